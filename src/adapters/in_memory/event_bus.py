@@ -1,0 +1,429 @@
+"""The in-memory event bus: synchronous, no infrastructure, the default and the test double.
+
+It keeps the same contract as the Dramatiq/Redis adapter (the contract suite runs unchanged
+against both), with these differences of mechanism only:
+
+* handlers run in the publisher's thread before ``publish`` returns; an event published by a
+  handler is queued and dispatched after the current one (breadth-first, like a queue);
+* retries wait on the injected clock (tenacity, with the clock's ``sleep``), so on a
+  :class:`VirtualClock` hours of backoff take no time;
+* scheduled events wait in a heap ordered by due time and fire on :meth:`advance` (virtual
+  time) or :meth:`run_due`;
+* a timeout cannot interrupt a handler running in the caller's thread, so an attempt that
+  overran its timeout counts as failed and its success is not recorded.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+from uuid import UUID
+
+import attrs
+import tenacity
+
+from ...application.delivery import AttemptResult, HandlerRunner, dead_letter_for
+from ...application.observers import ObserverGroup
+from ...application.processor import DomainEventsProcessor
+from ...domain.errors import DeadLetterNotRetryable
+from ...domain.events import DomainEvent
+from ...domain.serialization import EventSerializer
+from ...ports.clock import Clock
+from ...ports.dead_letters import DeadLetter
+from ...ports.event_bus import PublishOutcome, PublishResult
+from ...ports.handlers import HandlerSpec
+from ...ports.idempotency import IdempotencyStore
+from ...ports.observer import BusObserver
+from ..clocks import SystemClock, VirtualClock
+from .dead_letters import InMemoryDeadLetters
+from .idempotency import InMemoryIdempotencyStore
+
+E = TypeVar("E", bound=DomainEvent)
+
+DEFAULT_RETENTION = timedelta(days=7)
+
+
+@attrs.frozen
+class HandlerRun:
+    """One attempt of one handler, as the in-memory bus recorded it (for assertions)."""
+
+    event_id: UUID
+    handler: str
+    attempt: int
+    outcome: str
+    error: str | None = None
+
+
+@attrs.define
+class _Pending:
+    event: DomainEvent
+    due_at: datetime
+    sequence: int
+
+
+class _Failed(Exception):
+    """Carries a handler's error through tenacity without wrapping it twice."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class InMemoryEventBus:
+    """An :class:`EventBus` and :class:`EventScheduler` that dispatches in the caller's thread.
+
+    ``raise_errors=True`` re-raises a handler's final error to the publisher after it has been
+    dead-lettered: useful in a unit test that wants a failing handler to fail the test. Records
+    of what was published and run are capped at ``record_limit`` entries each.
+    """
+
+    def __init__(
+        self,
+        processor: DomainEventsProcessor,
+        *,
+        clock: Clock | None = None,
+        idempotency: IdempotencyStore | None = None,
+        observers: Iterable[BusObserver] = (),
+        serializer: EventSerializer | None = None,
+        retention: timedelta = DEFAULT_RETENTION,
+        dead_letter_retention: timedelta = DEFAULT_RETENTION,
+        raise_errors: bool = False,
+        random_fraction: Callable[[], float] = random.random,
+        record_limit: int = 10_000,
+    ) -> None:
+        self.processor = processor
+        self.clock: Clock = clock or SystemClock()
+        self.idempotency: IdempotencyStore = idempotency or InMemoryIdempotencyStore(self.clock)
+        self.observer = ObserverGroup(observers)
+        self.serializer = serializer or EventSerializer(processor.registry)
+        self.retention = retention
+        self.raise_errors = raise_errors
+        self._random = random_fraction
+        self.dead_letters = InMemoryDeadLetters(
+            self.clock, self._redeliver_dead_letter, retention=dead_letter_retention
+        )
+        self._runner = HandlerRunner(
+            self.idempotency,
+            self.observer,
+            self.clock,
+            success_ttl=retention,
+            enforce_timeout=True,
+        )
+        self._lock = threading.RLock()
+        self._queue: deque[tuple[DomainEvent, tuple[HandlerSpec, ...] | None]] = deque()
+        self._dispatching = False
+        self._raised: list[BaseException] = []
+        self._heap: list[tuple[datetime, int, UUID]] = []
+        self._pending: dict[UUID, _Pending] = {}
+        self._sequence = 0
+        self._published: deque[DomainEvent] = deque(maxlen=record_limit)
+        self._runs: deque[HandlerRun] = deque(maxlen=record_limit)
+
+    # --- the EventBus port -----------------------------------------------------------------
+
+    def publish(
+        self,
+        event: DomainEvent,
+        *,
+        delay: timedelta | None = None,
+        at: datetime | None = None,
+    ) -> PublishResult:
+        """Dispatch ``event`` to its handlers now, or hold it until ``delay``/``at``."""
+        if not isinstance(event, DomainEvent):
+            raise TypeError(f"publish takes a DomainEvent, got {type(event).__name__}")
+        due_at = self._due_at(delay, at)
+        with self._lock:
+            if not self.idempotency.claim(str(event.event_id), self.retention):
+                result = PublishResult(event.event_id, PublishOutcome.DUPLICATE)
+                if self.observer:
+                    self.observer.published(event, result)
+                return result
+            self._published.append(event)
+            if due_at is not None and due_at > self.clock.now():
+                self._hold(event, due_at)
+                result = PublishResult(event.event_id, PublishOutcome.SCHEDULED, due_at)
+            else:
+                result = PublishResult(event.event_id, PublishOutcome.ACCEPTED)
+            if self.observer:
+                self.observer.published(event, result)
+            if result.outcome is PublishOutcome.ACCEPTED:
+                self._queue.append((event, None))
+                self._drain()
+            return result
+
+    def publish_all(self, events: Iterable[DomainEvent]) -> Sequence[PublishResult]:
+        """Publish each event in order; later copies of an event_id are duplicates."""
+        return [self.publish(event) for event in events]
+
+    # --- the EventScheduler port -----------------------------------------------------------
+
+    def cancel(self, event_id: UUID) -> bool:
+        """Cancel a scheduled event; False when it is not pending."""
+        with self._lock:
+            if self._pending.pop(event_id, None) is None:
+                return False
+        if self.observer:
+            self.observer.cancelled(event_id)
+        return True
+
+    def reschedule(
+        self, event_id: UUID, *, delay: timedelta | None = None, at: datetime | None = None
+    ) -> bool:
+        """Move a pending event to a new due time; False when it is not pending."""
+        due_at = self._due_at(delay, at)
+        if due_at is None:
+            raise ValueError("reschedule needs delay= or at=")
+        with self._lock:
+            pending = self._pending.pop(event_id, None)
+            if pending is None:
+                return False
+            self._hold(pending.event, due_at)
+            return True
+
+    # --- time ------------------------------------------------------------------------------
+
+    def advance(self, delta: timedelta) -> int:
+        """Move a :class:`VirtualClock` forward, firing due events in order of due time.
+
+        Each event fires with the clock set to its due time, so its handlers see the time they
+        would have seen in production. Returns how many scheduled events fired.
+        """
+        clock = self.clock
+        if not isinstance(clock, VirtualClock):
+            raise TypeError("advance() needs the bus to run on a VirtualClock")
+        target = clock.now() + delta
+        fired = 0
+        while True:
+            with self._lock:
+                due = self._next_due(target)
+                if due is None:
+                    break
+                clock.set(max(due.due_at, clock.now()))
+                fired += self._fire(due)
+        if target > clock.now():
+            clock.set(target)
+        return fired
+
+    def run_due(self) -> int:
+        """Fire every scheduled event already due by the clock; returns how many."""
+        fired = 0
+        while True:
+            with self._lock:
+                due = self._next_due(self.clock.now())
+                if due is None:
+                    return fired
+                fired += self._fire(due)
+
+    @property
+    def scheduled(self) -> tuple[tuple[datetime, DomainEvent], ...]:
+        """Pending scheduled events as (due time, event), soonest first."""
+        with self._lock:
+            items = sorted(self._pending.values(), key=lambda p: (p.due_at, p.sequence))
+        return tuple((p.due_at, p.event) for p in items)
+
+    # --- test double helpers ---------------------------------------------------------------
+
+    @property
+    def published(self) -> tuple[DomainEvent, ...]:
+        """Every accepted event (duplicates excluded), in publishing order."""
+        return tuple(self._published)
+
+    @property
+    def runs(self) -> tuple[HandlerRun, ...]:
+        """Every handler attempt, in order."""
+        return tuple(self._runs)
+
+    def events_of_type(self, event_class: type[E]) -> list[E]:
+        """Accepted events of one class, in order."""
+        return [e for e in self._published if type(e) is event_class]
+
+    def event(self, event_id: UUID) -> DomainEvent:
+        """The accepted event with this id; KeyError naming what was published otherwise."""
+        for candidate in self._published:
+            if candidate.event_id == event_id:
+                return candidate
+        raise KeyError(f"no event {event_id} was published; published: {self._summary()}")
+
+    def count(self, event_class: type[DomainEvent] | None = None) -> int:
+        """How many events (of one class) were accepted."""
+        if event_class is None:
+            return len(self._published)
+        return sum(1 for e in self._published if type(e) is event_class)
+
+    def assert_published(self, event_class: type[E], **fields: Any) -> E:
+        """The last accepted ``event_class`` event whose fields match; AssertionError if none."""
+        for candidate in reversed(self.events_of_type(event_class)):
+            if all(getattr(candidate, k) == v for k, v in fields.items()):
+                return candidate
+        wanted = ", ".join(f"{k}={v!r}" for k, v in fields.items())
+        raise AssertionError(
+            f"no {event_class.__name__}({wanted}) was published; published: {self._summary()}"
+        )
+
+    def assert_not_published(self, event_class: type[DomainEvent]) -> None:
+        """AssertionError if any ``event_class`` event was accepted."""
+        if self.count(event_class):
+            raise AssertionError(f"{event_class.__name__} was published: {self._summary()}")
+
+    def succeeded(self, handler: str) -> list[UUID]:
+        """Event ids the named handler succeeded for, in order."""
+        return [r.event_id for r in self._runs if r.handler == handler and r.outcome == "ok"]
+
+    def clear(self) -> None:
+        """Forget the records (not the idempotency keys, which are the contract)."""
+        self._published.clear()
+        self._runs.clear()
+
+    def redeliver(self, event: DomainEvent) -> None:
+        """Deliver an event again, as an at-least-once broker may (contract tests use this)."""
+        with self._lock:
+            self._queue.append((event, None))
+            self._drain()
+
+    # --- dispatching -----------------------------------------------------------------------
+
+    def _drain(self) -> None:
+        # Called with the lock held. A handler that publishes re-enters publish(): its event
+        # is queued and handled after the current one, not in the middle of it.
+        if self._dispatching:
+            return
+        self._dispatching = True
+        try:
+            while self._queue:
+                event, only = self._queue.popleft()
+                specs = only if only is not None else self.processor.handlers_for(event.event_type)
+                for spec in specs:
+                    self._deliver(event, spec)
+        finally:
+            self._dispatching = False
+            self._queue.clear()
+        if self._raised:
+            error, self._raised = self._raised[0], []
+            raise error
+
+    def _deliver(self, event: DomainEvent, spec: HandlerSpec) -> None:
+        result = self._runner.run(event, spec, 1)
+        self._record(event, spec, 1, result)
+        if result.done:
+            return
+        assert result.error is not None
+        self._retry(event, spec, result.error)
+
+    def _retry(self, event: DomainEvent, spec: HandlerSpec, first_error: BaseException) -> None:
+        """The slow path: attempts 2..n with backoff on the clock, then the dead letters."""
+        policy = spec.retry
+        attempt = 1
+        error = first_error
+
+        def retryable(exc: BaseException) -> bool:
+            return isinstance(exc, _Failed) and policy.is_retryable(exc.error)
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            return policy.backoff(state.attempt_number, self._random()).total_seconds()
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            pause = state.next_action.sleep if state.next_action else 0.0
+            self.observer.handler_failed(
+                event, spec, attempt, error, self.clock.now() + timedelta(seconds=pause)
+            )
+
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(policy.max_attempts),
+            wait=wait,
+            retry=tenacity.retry_if_exception(retryable),
+            sleep=self.clock.sleep,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        first = True
+        try:
+            for try_ in retrying:
+                with try_:
+                    if first:  # attempt 1 already ran on the fast path; replay its failure
+                        first = False
+                        raise _Failed(first_error)
+                    attempt = try_.retry_state.attempt_number
+                    result = self._runner.run(event, spec, attempt)
+                    self._record(event, spec, attempt, result)
+                    if result.error is not None:
+                        error = result.error
+                        raise _Failed(result.error)
+        except _Failed as failed:
+            self._dead_letter(event, spec, failed.error, attempt)
+
+    def _dead_letter(
+        self, event: DomainEvent, spec: HandlerSpec, error: BaseException, attempts: int
+    ) -> None:
+        self.observer.handler_failed(event, spec, attempts, error, None)
+        dead_letter = dead_letter_for(
+            spec=spec,
+            event_id=event.event_id,
+            event_type=event.event_type,
+            message=self.serializer.dumps(event),
+            error=error,
+            attempts=attempts,
+            failed_at=self.clock.now(),
+        )
+        self.dead_letters.add(dead_letter)
+        self.observer.dead_lettered(dead_letter)
+        if self.raise_errors:  # raised to the publisher once every handler has had its turn
+            self._raised.append(error)
+
+    def _redeliver_dead_letter(self, dead_letter: DeadLetter) -> None:
+        if dead_letter.handler is None:
+            raise DeadLetterNotRetryable(f"dead letter {dead_letter.id} names no handler")
+        spec = self.processor.get(dead_letter.handler)
+        event = self.serializer.loads(dead_letter.message)
+        with self._lock:
+            self._queue.append((event, (spec,)))
+            self._drain()
+
+    def _record(
+        self, event: DomainEvent, spec: HandlerSpec, attempt: int, result: AttemptResult
+    ) -> None:
+        outcome = {"succeeded": "ok", "skipped": "skipped", "failed": "failed"}[
+            result.outcome.value
+        ]
+        error = None if result.error is None else f"{type(result.error).__name__}: {result.error}"
+        self._runs.append(HandlerRun(event.event_id, spec.name, attempt, outcome, error))
+
+    # --- scheduling internals --------------------------------------------------------------
+
+    def _due_at(self, delay: timedelta | None, at: datetime | None) -> datetime | None:
+        if delay is not None and at is not None:
+            raise ValueError("give delay= or at=, not both")
+        if delay is not None:
+            if delay < timedelta(0):
+                raise ValueError(f"delay must not be negative, got {delay}")
+            return self.clock.now() + delay
+        if at is not None and at.tzinfo is None:
+            raise ValueError("at= must be timezone-aware")
+        return at
+
+    def _hold(self, event: DomainEvent, due_at: datetime) -> None:
+        self._sequence += 1
+        self._pending[event.event_id] = _Pending(event, due_at, self._sequence)
+        heapq.heappush(self._heap, (due_at, self._sequence, event.event_id))
+
+    def _next_due(self, horizon: datetime) -> _Pending | None:
+        while self._heap and self._heap[0][0] <= horizon:
+            _, sequence, event_id = heapq.heappop(self._heap)
+            pending = self._pending.get(event_id)
+            if pending is not None and pending.sequence == sequence:
+                del self._pending[event_id]
+                return pending
+        return None
+
+    def _fire(self, pending: _Pending) -> int:
+        self._queue.append((pending.event, None))
+        self._drain()
+        return 1
+
+    def _summary(self) -> str:
+        names = [f"{type(e).__name__}({e.event_id})" for e in list(self._published)[-10:]]
+        return ", ".join(names) or "nothing"

@@ -1,0 +1,111 @@
+"""Observers that do nothing, and a fan-out that shields the bus from a failing observer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from ..domain.events import DomainEvent
+from ..ports.dead_letters import DeadLetter
+from ..ports.event_bus import PublishResult
+from ..ports.handlers import HandlerSpec
+from ..ports.observer import BusObserver
+
+log = logging.getLogger("hexbus.observers")
+
+
+class NullObserver:
+    """A :class:`BusObserver` that ignores everything; subclass it and override what you need."""
+
+    def published(self, event: DomainEvent, result: PublishResult) -> None:
+        """Ignored."""
+
+    def handler_started(self, event: DomainEvent, handler: HandlerSpec, attempt: int) -> None:
+        """Ignored."""
+
+    def handler_succeeded(
+        self, event: DomainEvent, handler: HandlerSpec, attempt: int, duration: timedelta
+    ) -> None:
+        """Ignored."""
+
+    def handler_skipped(self, event: DomainEvent, handler: HandlerSpec) -> None:
+        """Ignored."""
+
+    def handler_failed(
+        self,
+        event: DomainEvent,
+        handler: HandlerSpec,
+        attempt: int,
+        error: BaseException,
+        retry_at: datetime | None,
+    ) -> None:
+        """Ignored."""
+
+    def dead_lettered(self, dead_letter: DeadLetter) -> None:
+        """Ignored."""
+
+    def cancelled(self, event_id: UUID) -> None:
+        """Ignored."""
+
+
+class ObserverGroup(NullObserver):
+    """Tells every observer, and logs (never raises) when one of them fails.
+
+    An observer is a side channel: a broken metrics exporter must not fail a payment handler.
+    """
+
+    def __init__(self, observers: Iterable[BusObserver] = ()) -> None:
+        self._observers: list[BusObserver] = list(observers)
+
+    def add(self, observer: BusObserver) -> None:
+        """Tell ``observer`` too from now on."""
+        self._observers.append(observer)
+
+    def __bool__(self) -> bool:
+        return bool(self._observers)
+
+    def _tell(self, hook: str, *args: object) -> None:
+        for observer in self._observers:
+            try:
+                getattr(observer, hook)(*args)
+            except Exception:
+                log.exception("observer %r failed in %s; ignored", observer, hook)
+
+    def published(self, event: DomainEvent, result: PublishResult) -> None:
+        """Fan out."""
+        self._tell("published", event, result)
+
+    def handler_started(self, event: DomainEvent, handler: HandlerSpec, attempt: int) -> None:
+        """Fan out."""
+        self._tell("handler_started", event, handler, attempt)
+
+    def handler_succeeded(
+        self, event: DomainEvent, handler: HandlerSpec, attempt: int, duration: timedelta
+    ) -> None:
+        """Fan out."""
+        self._tell("handler_succeeded", event, handler, attempt, duration)
+
+    def handler_skipped(self, event: DomainEvent, handler: HandlerSpec) -> None:
+        """Fan out."""
+        self._tell("handler_skipped", event, handler)
+
+    def handler_failed(
+        self,
+        event: DomainEvent,
+        handler: HandlerSpec,
+        attempt: int,
+        error: BaseException,
+        retry_at: datetime | None,
+    ) -> None:
+        """Fan out."""
+        self._tell("handler_failed", event, handler, attempt, error, retry_at)
+
+    def dead_lettered(self, dead_letter: DeadLetter) -> None:
+        """Fan out."""
+        self._tell("dead_lettered", dead_letter)
+
+    def cancelled(self, event_id: UUID) -> None:
+        """Fan out."""
+        self._tell("cancelled", event_id)

@@ -1,0 +1,140 @@
+"""Events of the reference hospital/booking domain.
+
+They carry what the source documents' flows need downstream: who to notify (the contact is in
+the event, so a notification handler needs no lookup that could disagree with what was booked),
+when the appointment is, and money as Decimal with its currency. Their ``event_type`` names are
+the wire contract: ``<context>.<past-tense fact>``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import attrs
+
+from ..errors import InvalidEvent
+from ..events import DomainEvent
+from ..validation import (
+    aware_datetime,
+    currency_code,
+    non_empty_text,
+    one_of,
+    positive_amount,
+    positive_int,
+)
+
+
+@attrs.frozen(kw_only=True)
+class Contact:
+    """How to reach a person; at least one channel is given."""
+
+    name: str = attrs.field(validator=non_empty_text)
+    email: str | None = None
+    phone: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if not (self.email or self.phone):
+            raise ValueError(f"contact {self.name!r} needs an email or a phone number")
+
+
+@attrs.frozen(kw_only=True)
+class InvoiceLine:
+    """One billed item of an invoice."""
+
+    description: str = attrs.field(validator=non_empty_text)
+    quantity: int = attrs.field(validator=positive_int)
+    unit_price: Decimal = attrs.field(validator=positive_amount)
+
+    @property
+    def total(self) -> Decimal:
+        """quantity x unit price."""
+        return self.unit_price * self.quantity
+
+
+@attrs.frozen(kw_only=True)
+class AppointmentCreated(DomainEvent):
+    """A patient booked an appointment; it stays PENDING until paid."""
+
+    event_type = "appointment.created"
+
+    appointment_id: str = attrs.field(validator=non_empty_text)
+    patient_id: str = attrs.field(validator=non_empty_text)
+    patient: Contact
+    doctor_id: str = attrs.field(validator=non_empty_text)
+    doctor: Contact
+    clinic_id: str = attrs.field(validator=non_empty_text)
+    starts_at: datetime = attrs.field(validator=aware_datetime)
+    price: Decimal = attrs.field(validator=positive_amount)
+    currency: str = attrs.field(validator=currency_code)
+
+
+@attrs.frozen(kw_only=True)
+class AppointmentConfirmed(DomainEvent):
+    """A PENDING appointment was paid and is now CONFIRMED."""
+
+    event_type = "appointment.confirmed"
+
+    appointment_id: str = attrs.field(validator=non_empty_text)
+    payment_id: str = attrs.field(validator=non_empty_text)
+
+
+@attrs.frozen(kw_only=True)
+class AppointmentCancelled(DomainEvent):
+    """An appointment was cancelled, by the patient, the clinic or the system (unpaid)."""
+
+    event_type = "appointment.cancelled"
+
+    appointment_id: str = attrs.field(validator=non_empty_text)
+    patient_id: str = attrs.field(validator=non_empty_text)
+    patient: Contact
+    doctor_id: str = attrs.field(validator=non_empty_text)
+    doctor: Contact
+    clinic_id: str = attrs.field(validator=non_empty_text)
+    starts_at: datetime = attrs.field(validator=aware_datetime)
+    reason: str = attrs.field(validator=non_empty_text)
+    cancelled_by: str = attrs.field(validator=one_of("patient", "clinic", "system"))
+
+
+@attrs.frozen(kw_only=True)
+class PaymentSucceeded(DomainEvent):
+    """The payment provider confirmed a payment for an appointment.
+
+    ``payment_id`` is the provider's transaction id; the webhook use case derives the event_id
+    from it, so a webhook delivered twice publishes the same event twice and runs once.
+    """
+
+    event_type = "payment.succeeded"
+
+    payment_id: str = attrs.field(validator=non_empty_text)
+    appointment_id: str = attrs.field(validator=non_empty_text)
+    amount: Decimal = attrs.field(validator=positive_amount)
+    currency: str = attrs.field(validator=currency_code)
+    provider: str = attrs.field(validator=non_empty_text)
+
+
+@attrs.frozen(kw_only=True)
+class InvoiceIssued(DomainEvent):
+    """An invoice was issued to a patient."""
+
+    event_type = "invoice.issued"
+
+    invoice_id: str = attrs.field(validator=non_empty_text)
+    patient_id: str = attrs.field(validator=non_empty_text)
+    patient: Contact
+    appointment_id: str | None = None
+    lines: tuple[InvoiceLine, ...] = attrs.field(converter=tuple)
+    currency: str = attrs.field(validator=currency_code)
+    due_on: date
+
+    @lines.validator
+    def _has_lines(
+        self, attribute: attrs.Attribute[object], value: tuple[InvoiceLine, ...]
+    ) -> None:
+        if not value:
+            raise InvalidEvent(self.event_type, attribute.name, "needs at least one line")
+
+    @property
+    def total(self) -> Decimal:
+        """The sum of the lines."""
+        return sum((line.total for line in self.lines), Decimal(0))

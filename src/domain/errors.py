@@ -1,0 +1,147 @@
+"""The one error hierarchy of hexbus.
+
+Every error hexbus raises on purpose derives from :class:`HexbusError`, so a caller can catch
+the whole family, one branch (``EventError``) or one case (``UnknownEventType``). Adapters
+translate the errors of their drivers (redis, dramatiq) into these at their boundary, so
+use-case code never imports a driver to handle a failure.
+
+It lives in the domain package, the lowest layer, because the domain itself raises some of
+these (an invalid event) and the domain may import nothing else of ours; ``hexbus.ports``
+re-exports it (ADR 0002).
+
+Each message says what was wrong and, where there is one, what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class HexbusError(Exception):
+    """Root of every error hexbus raises on purpose."""
+
+
+# --- events -------------------------------------------------------------------------------
+
+
+class EventError(HexbusError):
+    """Something is wrong with an event's type, schema or payload."""
+
+
+class UnknownEventType(EventError, LookupError):
+    """No event class is registered under this name (or version)."""
+
+    def __init__(self, event_type: str, known: tuple[str, ...] = ()) -> None:
+        self.event_type = event_type
+        hint = f"; known types: {', '.join(sorted(known))}" if known else ""
+        super().__init__(
+            f"unknown event type {event_type!r}: import the module that defines it, or register "
+            f"the class{hint}"
+        )
+
+
+class InvalidEvent(EventError, ValueError):
+    """An event's field is missing or holds an invalid value.
+
+    ``field`` is a dotted path into the event (``"amount"``, ``"patient.email"``), or ``None``
+    when the problem is the event as a whole.
+    """
+
+    def __init__(self, event_type: str, field: str | None, reason: str) -> None:
+        self.event_type = event_type
+        self.field = field
+        self.reason = reason
+        where = f" field {field!r}:" if field else ""
+        super().__init__(f"invalid {event_type} event:{where} {reason}")
+
+
+class EventDecodeError(EventError, ValueError):
+    """Bytes that should hold a serialized event are not readable as one."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"cannot decode event: {reason}")
+
+
+class DuplicateEventType(EventError):
+    """Two different classes claim the same stable event type name."""
+
+    def __init__(self, event_type: str, existing: str, new: str) -> None:
+        self.event_type = event_type
+        super().__init__(
+            f"event type {event_type!r} is already taken by {existing}; {new} must declare "
+            "another name (event type names are stable identifiers, never reuse one)"
+        )
+
+
+# --- handlers -----------------------------------------------------------------------------
+
+
+class HandlerRegistrationError(HexbusError, ValueError):
+    """A handler cannot be registered as asked (duplicate name, not an event type, ...)."""
+
+
+class UnknownHandler(HexbusError, LookupError):
+    """No handler is registered under this name."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(
+            f"no handler named {name!r} is registered: register it before starting workers, "
+            "or remove messages meant for a handler that no longer exists"
+        )
+
+
+class NonRetryableError(HexbusError):
+    """Raise (or subclass) in a handler when trying again cannot help.
+
+    The event goes straight to the dead letters for that handler, whatever its retry policy.
+    """
+
+
+class HandlerTimeout(HexbusError):
+    """A handler ran longer than its configured timeout."""
+
+
+# --- operations ---------------------------------------------------------------------------
+
+
+class EventBusUnavailable(HexbusError):
+    """The bus's infrastructure could not be reached; nothing was published.
+
+    Raised after bounded retries; the caller may publish the same event again later, and
+    idempotent publish makes that safe.
+    """
+
+
+class DeadLetterNotFound(HexbusError, LookupError):
+    """No dead letter has this id (it was retried, removed, or expired)."""
+
+    def __init__(self, dead_letter_id: str) -> None:
+        self.dead_letter_id = dead_letter_id
+        super().__init__(
+            f"no dead letter with id {dead_letter_id!r}: it may have been retried, removed "
+            "or expired; list the dead letters to see what is there"
+        )
+
+
+class DeadLetterNotRetryable(HexbusError):
+    """This dead letter cannot be retried as it is (for example, its payload is undecodable)."""
+
+
+class ConfigurationError(HexbusError, ValueError):
+    """A setting is missing or invalid; raised at start-up, naming the setting."""
+
+    def __init__(self, setting: str, reason: str) -> None:
+        self.setting = setting
+        self.reason = reason
+        super().__init__(f"invalid setting {setting}: {reason}")
+
+
+# --- outside services ---------------------------------------------------------------------
+
+
+class NotificationFailed(HexbusError):
+    """An SMS, email or WhatsApp message could not be sent this time; retrying may help."""
+
+
+class InvalidRecipient(NonRetryableError):
+    """A notification's recipient can never be reached (no such number, malformed address)."""

@@ -1,0 +1,43 @@
+"""The error hierarchy, as seen from the ports.
+
+The classes are defined once, in :mod:`hexbus.domain.errors` (the lowest layer, since events
+raise some of them); adapters and callers import them from here or from ``hexbus``.
+"""
+
+from ..domain.errors import (
+    ConfigurationError,
+    DeadLetterNotFound,
+    DeadLetterNotRetryable,
+    DuplicateEventType,
+    EventBusUnavailable,
+    EventDecodeError,
+    EventError,
+    HandlerRegistrationError,
+    HandlerTimeout,
+    HexbusError,
+    InvalidEvent,
+    InvalidRecipient,
+    NonRetryableError,
+    NotificationFailed,
+    UnknownEventType,
+    UnknownHandler,
+)
+
+__all__ = [
+    "ConfigurationError",
+    "DeadLetterNotFound",
+    "DeadLetterNotRetryable",
+    "DuplicateEventType",
+    "EventBusUnavailable",
+    "EventDecodeError",
+    "EventError",
+    "HandlerRegistrationError",
+    "HandlerTimeout",
+    "HexbusError",
+    "InvalidEvent",
+    "InvalidRecipient",
+    "NonRetryableError",
+    "NotificationFailed",
+    "UnknownEventType",
+    "UnknownHandler",
+]
