@@ -1,0 +1,5 @@
+"""``python -m hexbus.adapters.cli``."""
+
+from .main import run
+
+run()

@@ -1,0 +1,101 @@
+"""The ``hexbus`` command line program.
+
+Each command builds the container from the environment, the same way every process does, so
+what ``hexbus handlers`` lists is what a worker will run. Errors that hexbus raises on purpose
+are printed as one readable line with exit status 2; anything else is a bug and keeps its
+traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ... import __version__
+from ...container import create_container
+from ...domain.errors import HexbusError
+
+app = typer.Typer(
+    name="hexbus",
+    help=(
+        "hexbus: a ports-and-adapters event bus.\n\n"
+        "The adapter is chosen by USE_QUEUE_EVENT_BUS (false: in-memory, the default; true: "
+        "Dramatiq/Redis, configured by REDIS_URL or REDIS_HOST/REDIS_PORT/REDIS_USERNAME/"
+        "REDIS_PASSWORD/REDIS_DB/REDIS_TLS)."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+console = Console()
+errors = Console(stderr=True)
+
+
+@app.command()
+def version() -> None:
+    """Print the hexbus version."""
+    console.print(__version__)
+
+
+@app.command("config")
+def show_config() -> None:
+    """Check the settings from the environment and print those in force (secrets redacted).
+
+    Exits with status 2 and names the variable when a setting is invalid.
+    """
+    settings = create_container().settings()
+    table = Table("setting", "value", title="hexbus settings")
+    for key, value in settings.describe().items():
+        table.add_row(key, value)
+    console.print(table)
+
+
+@app.command()
+def handlers(
+    event_type: Annotated[
+        str | None, typer.Option("--event-type", "-e", help="Only handlers of this event type.")
+    ] = None,
+) -> None:
+    """List the registered handlers with their queue, retries, timeout, priority, rate limit."""
+    container = create_container()
+    processor = container.processor()
+    table = Table(
+        "handler",
+        "event type",
+        "queue",
+        "retries",
+        "backoff",
+        "timeout",
+        "priority",
+        "rate limit",
+        title="registered handlers",
+    )
+    for spec in processor:
+        if event_type and spec.event_type != event_type:
+            continue
+        retry = spec.retry
+        limit = spec.rate_limit
+        table.add_row(
+            spec.name,
+            spec.event_type,
+            spec.queue,
+            str(retry.max_retries),
+            f"{retry.min_backoff.total_seconds():g}s..{retry.max_backoff.total_seconds():g}s",
+            f"{spec.timeout.total_seconds():g}s" if spec.timeout else "-",
+            spec.priority.name.lower(),
+            f"{limit.limit}/{limit.period.total_seconds():g}s per {limit.name}" if limit else "-",
+        )
+    console.print(table)
+
+
+def run() -> None:
+    """Entry point of the ``hexbus`` script: clear one-line errors instead of tracebacks."""
+    try:
+        app()
+    except HexbusError as error:
+        errors.print(f"[bold red]error:[/] {error}")
+        sys.exit(2)

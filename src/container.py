@@ -1,0 +1,82 @@
+"""The composition root: the one place that builds adapters and injects them.
+
+Everything else receives its collaborators. The adapter behind the :class:`EventBus` port is
+one ``Selector`` over ``USE_QUEUE_EVENT_BUS`` (ADR 0004); a test swaps any piece with
+``container.<provider>.override(providers.Object(fake))`` and leaves the rest as built.
+
+Build it with :func:`create_container`, which reads and checks the settings and registers the
+reference domain's handlers, so a worker process and a web process built the same way agree on
+every handler name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from dependency_injector import containers, providers
+
+from .adapters.clocks import SystemClock
+from .adapters.in_memory.event_bus import InMemoryEventBus
+from .application.processor import DomainEventsProcessor
+from .domain.errors import ConfigurationError
+from .domain.serialization import EventSerializer
+from .settings import Settings
+
+
+def _bus_kind(settings: Settings) -> str:
+    return "queue" if settings.use_queue_event_bus else "in_memory"
+
+
+def _queue_bus_not_built(settings: Settings) -> object:
+    raise ConfigurationError(
+        "USE_QUEUE_EVENT_BUS",
+        "the Dramatiq/Redis adapter is not part of this build yet; unset USE_QUEUE_EVENT_BUS "
+        f"to use the in-memory bus (Redis would have been {settings.redis.redacted_url()})",
+    )
+
+
+class Container(containers.DeclarativeContainer):
+    """Providers for every port, chosen from :class:`Settings`."""
+
+    settings = providers.Singleton(Settings.from_env)
+
+    clock = providers.Singleton(SystemClock)
+    processor = providers.Singleton(DomainEventsProcessor)
+    serializer = providers.Singleton(EventSerializer)
+    observers = providers.List()
+
+    in_memory_bus = providers.Singleton(
+        InMemoryEventBus,
+        processor=processor,
+        clock=clock,
+        observers=observers,
+        serializer=serializer,
+        retention=settings.provided.idempotency_retention,
+        dead_letter_retention=settings.provided.dead_letter_retention,
+    )
+    queue_bus = providers.Singleton(_queue_bus_not_built, settings)
+
+    bus_kind = providers.Callable(_bus_kind, settings)
+    event_bus = providers.Selector(bus_kind, in_memory=in_memory_bus, queue=queue_bus)
+    scheduler = providers.Selector(bus_kind, in_memory=in_memory_bus, queue=queue_bus)
+    dead_letters = providers.Selector(
+        bus_kind,
+        in_memory=in_memory_bus.provided.dead_letters,
+        queue=queue_bus.provided.dead_letters,
+    )
+
+
+def create_container(env: Mapping[str, str] | None = None, **overrides: object) -> Container:
+    """A container built from ``env`` (default: ``os.environ``), settings checked now.
+
+    ``overrides`` replace providers by name before anything is built, e.g.
+    ``create_container(clock=VirtualClock())``.
+    """
+    container = Container()
+    container.settings.override(providers.Object(Settings.from_env(env)))
+    for name, value in overrides.items():
+        provider = getattr(container, name, None)
+        if not isinstance(provider, providers.Provider):
+            raise ConfigurationError(name, "is not a provider of hexbus.container.Container")
+        provider.override(providers.Object(value))
+    return container
