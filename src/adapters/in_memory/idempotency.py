@@ -1,10 +1,8 @@
-"""Idempotency records kept in a dict, expiring lazily."""
+"""Idempotency records kept in dicts, expiring lazily in insertion order."""
 
 from __future__ import annotations
 
-import heapq
 import threading
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
 from uuid import UUID
@@ -17,29 +15,27 @@ K = TypeVar("K")
 class InMemoryIdempotencyStore:
     """The :class:`IdempotencyStore` port in process memory.
 
-    Expired records are dropped in small batches as new ones arrive, so a long-lived process
-    does not grow without bound and no call pays for a full sweep.
+    Each record holds its expiry time and is checked against it, so a record past its time is
+    never honoured. Dropping them is lazy: dicts keep insertion order, and with one retention
+    per store that is expiry order, so each write drops a few of the oldest records that have
+    expired. A long-lived process stays bounded and no call pays for a full sweep.
     """
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._claims: dict[str, datetime] = {}
         self._successes: dict[tuple[UUID, str], datetime] = {}
-        self._expiry: list[tuple[datetime, int, Callable[[], None]]] = []
-        self._sequence = 0
         self._lock = threading.Lock()
 
     def claim(self, key: str, ttl: timedelta) -> bool:
         """True the first time ``key`` is claimed within ``ttl``."""
         now = self._clock.now()
         with self._lock:
-            self._expire(now)
             expires = self._claims.get(key)
             if expires is not None and expires > now:
                 return False
-            until = now + ttl
-            self._claims[key] = until
-            self._schedule_expiry(until, lambda: self._drop(self._claims, key, until))
+            _renew(self._claims, key, now + ttl)
+            _drop_expired(self._claims, now)
             return True
 
     def release(self, key: str) -> None:
@@ -54,24 +50,24 @@ class InMemoryIdempotencyStore:
 
     def record_success(self, event_id: UUID, handler: str, ttl: timedelta) -> None:
         """Remember the success until ``ttl`` has passed."""
-        until = self._clock.now() + ttl
-        key = (event_id, handler)
+        now = self._clock.now()
         with self._lock:
-            self._successes[key] = until
-            self._schedule_expiry(until, lambda: self._drop(self._successes, key, until))
+            _renew(self._successes, (event_id, handler), now + ttl)
+            _drop_expired(self._successes, now)
 
-    def _schedule_expiry(self, at: datetime, drop: Callable[[], None]) -> None:
-        self._sequence += 1
-        heapq.heappush(self._expiry, (at, self._sequence, drop))
+    def __len__(self) -> int:
+        return len(self._claims) + len(self._successes)
 
-    def _expire(self, now: datetime, batch: int = 64) -> None:
-        for _ in range(batch):
-            if not self._expiry or self._expiry[0][0] > now:
-                return
-            heapq.heappop(self._expiry)[2]()
 
-    @staticmethod
-    def _drop(records: dict[K, datetime], key: K, until: datetime) -> None:
-        # A record renewed since this expiry was scheduled carries a later time: keep it.
-        if records.get(key) == until:
-            del records[key]
+def _renew(records: dict[K, datetime], key: K, until: datetime) -> None:
+    # Re-inserting moves the key to the end, keeping insertion order = expiry order.
+    records.pop(key, None)
+    records[key] = until
+
+
+def _drop_expired(records: dict[K, datetime], now: datetime, batch: int = 8) -> None:
+    for _ in range(batch):
+        oldest = next(iter(records), None)
+        if oldest is None or records[oldest] > now:
+            return
+        del records[oldest]
