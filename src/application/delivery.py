@@ -74,8 +74,19 @@ class HandlerRunner:
         self._success_ttl = success_ttl
         self._enforce_timeout = enforce_timeout
 
-    def run(self, event: DomainEvent, spec: HandlerSpec, attempt: int) -> AttemptResult:
-        """One attempt; never raises what the handler raised, returns it instead."""
+    def run(
+        self,
+        event: DomainEvent,
+        spec: HandlerSpec,
+        attempt: int,
+        *,
+        record_success: Callable[[], None] | None = None,
+    ) -> AttemptResult:
+        """One attempt; never raises what the handler raised, returns it instead.
+
+        ``record_success`` replaces the ledger write for an adapter that records the success
+        together with something else (the Redis adapter acks the message in the same script).
+        """
         if self._ledger.has_succeeded(event.event_id, spec.name):
             self._observer.handler_skipped(event, spec)
             return SKIPPED
@@ -94,7 +105,10 @@ class HandlerRunner:
                     f"timeout of {spec.timeout.total_seconds():.3f}s"
                 ),
             )
-        self._ledger.record_success(event.event_id, spec.name, self._success_ttl)
+        if record_success is None:
+            self._ledger.record_success(event.event_id, spec.name, self._success_ttl)
+        else:
+            record_success()
         self._observer.handler_succeeded(event, spec, attempt, elapsed)
         return DONE
 

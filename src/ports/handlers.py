@@ -21,7 +21,7 @@ from ..domain.events import DomainEvent
 Handler = Callable[[Any], object]
 """A plain callable taking one event. Its dependencies are bound by the composition root."""
 
-QUEUE_NAME: Final = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+QUEUE_NAME: Final = re.compile(r"^[a-z][a-z0-9_-]{0,47}$")
 DEFAULT_QUEUE: Final = "default"
 
 
@@ -155,8 +155,8 @@ class HandlerSpec:
             raise HandlerRegistrationError("a handler name must not be empty")
         if not QUEUE_NAME.match(self.queue):
             raise HandlerRegistrationError(
-                f"queue name {self.queue!r} must be 1-63 lower-case letters, digits, '.', '_' "
-                "or '-', starting with a letter or digit"
+                f"queue name {self.queue!r} must be 1-48 lower-case letters, digits, '_' or "
+                "'-', starting with a letter ('.' is reserved for priority suffixes)"
             )
         if self.timeout is not None and self.timeout <= timedelta(0):
             raise HandlerRegistrationError(f"timeout must be positive, got {self.timeout}")

@@ -1,0 +1,196 @@
+"""Dramatiq's Redis broker with hexbus's consumer.
+
+Dramatiq's consumer fetches message bodies without their ids, so a body it cannot decode
+cannot be acked or moved: it stays in the acks set with the rest of its batch until the process
+dies, and comes back to do it again (see docs/research). hexbus's consumer fetches ids with
+bodies (``fetch.lua``) and hands anything it cannot deliver (undecodable, wrong queue, unknown
+actor, or nacked) to a quarantine callback that dead-letters it, so a worker never chokes.
+
+It also requeues what it prefetched but never handed out when it closes, and skips the ack
+round trip for a message whose script already acked it (``hexbus_settled``).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, Final
+
+import redis
+from dramatiq.broker import Consumer, MessageProxy
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.common import compute_backoff
+from dramatiq.errors import ConnectionClosed, DecodeError
+from dramatiq.message import Message
+
+from .keys import RedisKeys
+from .scripts import Scripts
+
+SETTLED: Final = "hexbus_settled"
+"""Set on a message's options once a hexbus script has acked it."""
+KEEP: Final = "hexbus_keep"
+"""Set on a message that could not be settled: the consumer requeues it instead of acking."""
+
+Quarantine = Callable[[str, str, bytes | None, str], None]
+"""``quarantine(queue, redis_id, body, reason)``: take a message out of the way, keep it."""
+
+
+class HexbusRedisBroker(RedisBroker):
+    """A RedisBroker whose consumers are :class:`HexbusConsumer`.
+
+    Dramatiq's probabilistic maintenance is off (``maintenance_chance=0``): recovery of dead
+    workers' messages is done deterministically by :mod:`.maintenance`.
+    """
+
+    def __init__(
+        self,
+        *,
+        client: redis.Redis,
+        keys: RedisKeys,
+        quarantine: Quarantine,
+        middleware: list[Any] | None = None,
+        heartbeat_timeout_ms: int = 15_000,
+    ) -> None:
+        super().__init__(  # type: ignore[no-untyped-call]
+            client=client,
+            namespace=keys.namespace,
+            middleware=middleware,
+            maintenance_chance=0,
+            heartbeat_timeout=heartbeat_timeout_ms,
+        )
+        self.hexbus_keys = keys
+        self.hexbus_scripts = Scripts.register(client)
+        self.quarantine = quarantine
+
+    @property
+    def consumer_class(self) -> type[HexbusConsumer]:
+        """Dramatiq asks this for the consumer to build per queue."""
+        return HexbusConsumer
+
+
+class HexbusConsumer(Consumer):
+    """Consumes one queue: prefetches ids with bodies, never lets a bad body stall it."""
+
+    def __init__(self, broker: HexbusRedisBroker, queue_name: str, prefetch: int, timeout: int):
+        self.broker = broker
+        self.queue_name = queue_name
+        self.prefetch = prefetch
+        self.timeout = timeout
+        self._keys = broker.hexbus_keys
+        self._fetch = broker.hexbus_scripts.fetch
+        self._cache: collections.deque[tuple[str, bytes | None]] = collections.deque()
+        self._outstanding: set[str] = set()
+        self._misses = 0
+
+    # --- Dramatiq's Consumer interface -----------------------------------------------------
+
+    def __next__(self) -> MessageProxy | None:
+        try:
+            while True:
+                if not self._cache and not self._fill():
+                    self._wait_for_work()
+                    return None
+                redis_id, body = self._cache.popleft()
+                self._misses = 0
+                message = self._decode(redis_id, body)
+                if message is not None:
+                    self._outstanding.add(redis_id)
+                    return MessageProxy(message)
+        except redis.ConnectionError as error:
+            raise ConnectionClosed(error) from None  # type: ignore[no-untyped-call]
+
+    def ack(self, message: MessageProxy) -> None:
+        redis_id = message.options["redis_message_id"]
+        try:
+            if message.options.get(KEEP):
+                self.broker.do_requeue(self.queue_name, redis_id)
+            elif not message.options.get(SETTLED):
+                self.broker.do_ack(self.queue_name, redis_id)
+        except redis.ConnectionError as error:
+            raise ConnectionClosed(error) from None  # type: ignore[no-untyped-call]
+        finally:
+            self._outstanding.discard(redis_id)
+
+    def nack(self, message: MessageProxy) -> None:
+        # Dramatiq nacks what it could not process (no such actor, a failed middleware). Its
+        # dead-letter set has no API; ours does, so the message goes there instead.
+        redis_id = message.options["redis_message_id"]
+        try:
+            self.broker.quarantine(
+                self.queue_name, redis_id, message.encode(), "nacked by the Dramatiq worker"
+            )
+        finally:
+            self._outstanding.discard(redis_id)
+
+    def requeue(self, messages: Iterable[MessageProxy]) -> None:
+        ids = [m.options["redis_message_id"] for m in messages]
+        self._requeue(ids)
+
+    def close(self) -> None:
+        # Prefetched but never handed out: back to the queue now, not after a recovery.
+        ids = [redis_id for redis_id, _ in self._cache]
+        self._cache.clear()
+        # On failure they stay in our acks set; recovery returns them once our heartbeat stops.
+        with contextlib.suppress(redis.RedisError):
+            self._requeue(ids)
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _fill(self) -> bool:
+        room = self.prefetch - len(self._outstanding)
+        if room <= 0:
+            return False
+        queue = self.queue_name
+        flat = self._fetch(
+            keys=[
+                self._keys.queue(queue),
+                self._keys.messages(queue),
+                self._keys.acks(self.broker.broker_id, queue),
+                self._keys.heartbeats,
+            ],
+            args=[room, self.broker.broker_id, int(time.time() * 1000)],
+        )
+        for i in range(0, len(flat), 2):
+            redis_id = flat[i].decode() if isinstance(flat[i], bytes) else str(flat[i])
+            self._cache.append((redis_id, flat[i + 1] or None))
+        return bool(flat)
+
+    def _wait_for_work(self) -> None:
+        # Block on the queue's doorbell rather than polling with growing sleeps: a message
+        # published to an idle queue is picked up in about a round trip, not up to a second.
+        # When our prefetch is full there is nothing to wait for but our own threads.
+        if len(self._outstanding) >= self.prefetch:
+            self._misses, backoff_ms = compute_backoff(self._misses, max_backoff=50)
+            time.sleep(backoff_ms / 1000)
+            return
+        seconds = max(self.timeout / 1000, 0.1)
+        self.broker.client.blpop([self._keys.wake(self.queue_name)], timeout=seconds)
+
+    def _decode(self, redis_id: str, body: bytes | None) -> Message[Any] | None:
+        if body is None:  # acked or recovered elsewhere meanwhile: nothing to run
+            self.broker.do_ack(self.queue_name, redis_id)
+            return None
+        try:
+            message = Message.decode(body)
+        except DecodeError as error:
+            self.broker.quarantine(self.queue_name, redis_id, body, f"undecodable: {error.error}")
+            return None
+        if message.queue_name != self.queue_name:
+            reason = f"queue_name {message.queue_name!r} does not match queue {self.queue_name!r}"
+            self.broker.quarantine(self.queue_name, redis_id, body, reason)
+            return None
+        if message.actor_name not in self.broker.actors:
+            reason = f"no actor named {message.actor_name!r} in this worker"
+            self.broker.quarantine(self.queue_name, redis_id, body, reason)
+            return None
+        if message.options.get("redis_message_id") != redis_id:
+            message.options["redis_message_id"] = redis_id  # ack must address what we fetched
+        return message
+
+    def _requeue(self, ids: list[str]) -> None:
+        if ids:
+            self.broker.do_requeue(self.queue_name, *ids)
+        for redis_id in ids:
+            self._outstanding.discard(redis_id)

@@ -1,0 +1,183 @@
+"""Dead letters in Redis: listed newest first, retried atomically, bounded by retention.
+
+Dramatiq keeps its own dead letters in ``{queue}.XQ`` with no way to list or requeue them;
+hexbus never sends anything there (its consumer turns a nack into a dead letter here), so an
+operator has one place to look.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import redis
+
+from ...application.processor import DomainEventsProcessor
+from ...domain.errors import (
+    DeadLetterNotFound,
+    DeadLetterNotRetryable,
+    UnknownHandler,
+)
+from ...ports.clock import Clock
+from ...ports.dead_letters import DeadLetter, DeadLetterPage, Progress
+from .codec import dump_dead_letter, load_dead_letter
+from .connection import with_retries
+from .keys import RedisKeys
+from .messages import build_message, delivery_id, queue_for
+from .scripts import Scripts
+
+PAGE = 500
+
+
+class RedisDeadLetters:
+    """The :class:`DeadLetters` port on Redis (``{ns}:dead`` ZSET + ``{ns}:dead:items`` HASH)."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        keys: RedisKeys,
+        scripts: Scripts,
+        processor: DomainEventsProcessor,
+        clock: Clock,
+        *,
+        retention: timedelta,
+    ) -> None:
+        self._client = client
+        self._keys = keys
+        self._scripts = scripts
+        self._processor = processor
+        self._clock = clock
+        self.retention = retention
+
+    # --- recording (workers) ---------------------------------------------------------------
+
+    def record(self, dead_letter: DeadLetter, *, acks: str, messages: str, redis_id: str) -> None:
+        """Keep ``dead_letter`` and ack the message it came from, in one script."""
+        horizon = self._clock.now() - self.retention
+        self._scripts.dead_letter(
+            keys=[acks, messages, self._keys.dead, self._keys.dead_items],
+            args=[
+                redis_id,
+                dead_letter.id,
+                _ms(dead_letter.failed_at),
+                dump_dead_letter(dead_letter),
+                _ms(horizon),
+            ],
+        )
+
+    # --- the DeadLetters port --------------------------------------------------------------
+
+    def list(self, *, offset: int = 0, limit: int = 50) -> DeadLetterPage:
+        """Newest first; expired ones are dropped first so they never show."""
+        if offset < 0 or limit < 1:
+            raise ValueError("offset must be >= 0 and limit >= 1")
+        self.purge_expired()
+        ids, total = self._read_page(offset, limit)
+        items = self._client.hmget(self._keys.dead_items, ids) if ids else []
+        letters = tuple(load_dead_letter(item) for item in items if item is not None)
+        return DeadLetterPage(items=letters, total=total, offset=offset, limit=limit)
+
+    def get(self, dead_letter_id: str) -> DeadLetter:
+        """One dead letter."""
+        item = self._client.hget(self._keys.dead_items, dead_letter_id)
+        if item is None:
+            raise DeadLetterNotFound(dead_letter_id)
+        return load_dead_letter(item)
+
+    def count(self) -> int:
+        """How many there are (ZCARD: constant time)."""
+        return int(self._client.zcard(self._keys.dead))
+
+    def retry(self, dead_letter_id: str) -> None:
+        """Send it again to its handler, attempts counted afresh; atomic, so never twice."""
+        dead_letter = self.get(dead_letter_id)
+        if dead_letter.handler is None:
+            raise DeadLetterNotRetryable(
+                f"dead letter {dead_letter_id} ({dead_letter.reason.value}) names no handler: "
+                f"it is kept for inspection; remove it when done. Error: {dead_letter.error}"
+            )
+        try:
+            spec = self._processor.get(dead_letter.handler)
+        except UnknownHandler:
+            raise DeadLetterNotRetryable(
+                f"dead letter {dead_letter_id} is for handler {dead_letter.handler!r}, which "
+                "this process does not have; register it or remove the dead letter"
+            ) from None
+        try:
+            json.loads(dead_letter.message)
+        except ValueError:
+            raise DeadLetterNotRetryable(
+                f"dead letter {dead_letter_id} holds no readable event; inspect and remove it"
+            ) from None
+        message = build_message(
+            queue=queue_for(spec),
+            handler=spec.name,
+            envelope_json=dead_letter.message,
+            message_id=(
+                delivery_id(dead_letter.event_id, spec.name)
+                if dead_letter.event_id
+                else f"dead/{dead_letter.id}"
+            ),
+        )
+        requeue = with_retries(self._scripts.requeue_dead, what="retry a dead letter")
+        done = requeue(
+            keys=[
+                self._keys.dead,
+                self._keys.dead_items,
+                self._keys.queue(message.queue),
+                self._keys.messages(message.queue),
+                self._keys.wake(message.queue),
+            ],
+            args=[dead_letter_id, message.redis_id, message.body],
+        )
+        if not done:
+            raise DeadLetterNotFound(dead_letter_id)
+
+    def retry_all(self, progress: Progress | None = None) -> int:
+        """Retry every retryable dead letter, oldest first, reporting progress."""
+        ids = [_text(i) for i in self._client.zrange(self._keys.dead, 0, -1)]  # type: ignore[arg-type]
+        retried = 0
+        for done, dead_letter_id in enumerate(ids, start=1):
+            try:
+                self.retry(dead_letter_id)
+                retried += 1
+            except (DeadLetterNotRetryable, DeadLetterNotFound):
+                pass
+            if progress is not None:
+                progress(done, len(ids))
+        return retried
+
+    def remove(self, dead_letter_id: str) -> None:
+        """Delete it; DeadLetterNotFound when it was not there."""
+        removed = self._scripts.remove_entry(
+            keys=[self._keys.dead, self._keys.dead_items], args=[dead_letter_id]
+        )
+        if not removed:
+            raise DeadLetterNotFound(dead_letter_id)
+
+    def purge_expired(self) -> int:
+        """Drop dead letters older than the retention; returns how many."""
+        horizon = _ms(self._clock.now() - self.retention)
+        stale: Any = self._client.zrangebyscore(self._keys.dead, "-inf", f"({horizon}")
+        for dead_letter_id in stale:
+            self._scripts.remove_entry(
+                keys=[self._keys.dead, self._keys.dead_items], args=[dead_letter_id]
+            )
+        return len(stale)
+
+    def _read_page(self, offset: int, limit: int) -> tuple[Sequence[str], int]:
+        pipe = self._client.pipeline(transaction=False)
+        pipe.zrevrange(self._keys.dead, offset, offset + limit - 1)
+        pipe.zcard(self._keys.dead)
+        ids, total = pipe.execute()
+        return [_text(i) for i in ids], int(total)
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

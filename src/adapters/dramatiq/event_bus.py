@@ -1,0 +1,215 @@
+"""The Dramatiq/Redis event bus: publishing stores the event's handler messages in Redis.
+
+``publish`` returns once Redis has the messages; worker processes (``hexbus worker``) run the
+handlers. Fan-out happens here, at publish time (ADR 0005): one script call writes one
+Dramatiq message per handler and marks the event_id accepted, so an event costs one round trip
+and there is no half-published state. ``publish_all`` pipelines those calls: one round trip per
+batch.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import redis
+
+from ...application.observers import ObserverGroup
+from ...application.processor import DomainEventsProcessor
+from ...domain.events import DomainEvent
+from ...domain.serialization import EventSerializer
+from ...ports.clock import Clock
+from ...ports.event_bus import PublishOutcome, PublishResult
+from ...ports.observer import BusObserver
+from ..clocks import SystemClock
+from .connection import with_retries
+from .dead_letters import RedisDeadLetters
+from .keys import RedisKeys
+from .messages import QueuedMessage, build_message, delivery_id, queue_for
+from .scripts import Scripts
+
+DEFAULT_RETENTION = timedelta(days=7)
+
+
+class DramatiqEventBus:
+    """An :class:`EventBus` and :class:`EventScheduler` over Redis, for Dramatiq workers.
+
+    Every process that publishes must build the same handler registry as the workers (the
+    composition root does), because the handlers an event goes to are decided here.
+    """
+
+    def __init__(
+        self,
+        processor: DomainEventsProcessor,
+        client: redis.Redis,
+        *,
+        keys: RedisKeys | None = None,
+        serializer: EventSerializer | None = None,
+        clock: Clock | None = None,
+        observers: Iterable[BusObserver] = (),
+        retention: timedelta = DEFAULT_RETENTION,
+        dead_letter_retention: timedelta = DEFAULT_RETENTION,
+        publish_attempts: int = 4,
+    ) -> None:
+        self.processor = processor
+        self.client = client
+        self.keys = keys or RedisKeys()
+        self.serializer = serializer or EventSerializer(processor.registry)
+        self.clock: Clock = clock or SystemClock()
+        self.observer = ObserverGroup(observers)
+        self.retention = retention
+        self.scripts = Scripts.register(client)
+        self.dead_letters = RedisDeadLetters(
+            client,
+            self.keys,
+            self.scripts,
+            processor,
+            self.clock,
+            retention=dead_letter_retention,
+        )
+        self._ttl_ms = max(int(retention.total_seconds() * 1000), 1)
+        self._publish_one = with_retries(
+            self._run_script, attempts=publish_attempts, what="publish the event"
+        )
+        self._publish_batch = with_retries(
+            self._run_pipeline, attempts=publish_attempts, what="publish the events"
+        )
+
+    # --- the EventBus port -----------------------------------------------------------------
+
+    def publish(
+        self,
+        event: DomainEvent,
+        *,
+        delay: timedelta | None = None,
+        at: datetime | None = None,
+    ) -> PublishResult:
+        """Store ``event`` for its handlers (now, or due at ``delay``/``at``)."""
+        call = self._prepare(event, self._due_at(delay, at))
+        accepted = self._publish_one(call)
+        return self._result(event, call, bool(accepted))
+
+    def publish_all(self, events: Iterable[DomainEvent]) -> Sequence[PublishResult]:
+        """Publish a batch in one pipelined round trip; duplicates within it are reported."""
+        batch = list(events)
+        calls = [self._prepare(event, None) for event in batch]
+        answers = self._publish_batch(calls) if calls else []
+        results = []
+        seen: set[UUID] = set()
+        for event, call, accepted in zip(batch, calls, answers, strict=True):
+            # Two copies of one event_id in a batch carry different tokens: the second
+            # finds the first's token and is a duplicate, as it would be one call later.
+            results.append(self._result(event, call, bool(accepted) and event.event_id not in seen))
+            seen.add(event.event_id)
+        return results
+
+    # --- the EventScheduler port -----------------------------------------------------------
+
+    def cancel(self, event_id: UUID) -> bool:
+        """Remove a scheduled event before it is due; False when it is not pending."""
+        removed = with_retries(self.scripts.remove_entry, what="cancel the event")(
+            keys=[self.keys.schedule, self.keys.schedule_items], args=[str(event_id)]
+        )
+        if removed:
+            self.observer.cancelled(event_id)
+        return bool(removed)
+
+    def reschedule(
+        self, event_id: UUID, *, delay: timedelta | None = None, at: datetime | None = None
+    ) -> bool:
+        """Move a pending event to a new due time; False when it is not pending."""
+        due_at = self._due_at(delay, at)
+        if due_at is None:
+            raise ValueError("reschedule needs delay= or at=")
+        moved = with_retries(self.scripts.reschedule, what="reschedule the event")(
+            keys=[self.keys.schedule], args=[str(event_id), _ms(due_at)]
+        )
+        return bool(moved)
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _prepare(self, event: DomainEvent, due_at: datetime | None) -> _ScriptCall:
+        if not isinstance(event, DomainEvent):
+            raise TypeError(f"publish takes a DomainEvent, got {type(event).__name__}")
+        envelope = self.serializer.dumps(event)
+        messages = [
+            build_message(
+                queue=queue_for(spec),
+                handler=spec.name,
+                envelope_json=envelope,
+                message_id=delivery_id(event.event_id, spec.name),
+            )
+            for spec in self.processor.handlers_for(event.event_type)
+        ]
+        token = uuid.uuid4().hex
+        published = self.keys.published(event.event_id)
+        if due_at is not None and due_at > self.clock.now():
+            entry = json.dumps([m.as_entry() for m in messages], separators=(",", ":"))
+            return _ScriptCall(
+                self.scripts.publish_later,
+                [published, self.keys.schedule, self.keys.schedule_items],
+                [token, self._ttl_ms, str(event.event_id), _ms(due_at), entry],
+                due_at,
+            )
+        keys: list[str] = [published]
+        args: list[Any] = [token, self._ttl_ms]
+        for message in messages:
+            queue = message.queue
+            keys += [self.keys.queue(queue), self.keys.messages(queue), self.keys.wake(queue)]
+            args += [message.redis_id, message.body]
+        return _ScriptCall(self.scripts.publish, keys, args, None)
+
+    def _run_script(self, call: _ScriptCall) -> Any:
+        return call.script(keys=call.keys, args=call.args)
+
+    def _run_pipeline(self, calls: list[_ScriptCall]) -> list[Any]:
+        pipe = self.client.pipeline(transaction=False)
+        for call in calls:
+            call.script(keys=call.keys, args=call.args, client=pipe)
+        return list(pipe.execute())
+
+    def _result(self, event: DomainEvent, call: _ScriptCall, accepted: bool) -> PublishResult:
+        if not accepted:
+            outcome = PublishOutcome.DUPLICATE
+        elif call.due_at is not None:
+            outcome = PublishOutcome.SCHEDULED
+        else:
+            outcome = PublishOutcome.ACCEPTED
+        result = PublishResult(event.event_id, outcome, call.due_at if accepted else None)
+        if self.observer:
+            self.observer.published(event, result)
+        return result
+
+    def _due_at(self, delay: timedelta | None, at: datetime | None) -> datetime | None:
+        if delay is not None and at is not None:
+            raise ValueError("give delay= or at=, not both")
+        if delay is not None:
+            if delay < timedelta(0):
+                raise ValueError(f"delay must not be negative, got {delay}")
+            return self.clock.now() + delay
+        if at is not None and at.tzinfo is None:
+            raise ValueError("at= must be timezone-aware")
+        return at
+
+
+class _ScriptCall:
+    """One prepared script invocation (kept so a retry sends exactly the same thing)."""
+
+    __slots__ = ("args", "due_at", "keys", "script")
+
+    def __init__(self, script: Any, keys: list[str], args: list[Any], due_at: datetime | None):
+        self.script = script
+        self.keys = keys
+        self.args = args
+        self.due_at = due_at
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+__all__ = ["DramatiqEventBus", "QueuedMessage"]

@@ -1,0 +1,110 @@
+"""Every Redis key hexbus reads or writes, named in one place (ADR 0008).
+
+All keys share one prefix, the namespace (``HEXBUS_NAMESPACE``, default ``hexbus``), which is
+also the Dramatiq broker's namespace, so one ``SCAN MATCH hexbus:*`` finds everything of one
+deployment. Dramatiq's own keys keep Dramatiq's format (``{ns}:{queue}``, ``{ns}:{queue}.msgs``,
+``{ns}:__acks__.{broker}.{queue}``, ``{ns}:__heartbeats__``), because its consumer reads them.
+hexbus's own keys always have a ``:`` after the first segment, and queue names cannot contain
+one, so the two families never collide.
+
+========================== ====== =========================================== ==============
+key                        type   holds                                       retention
+========================== ====== =========================================== ==============
+{ns}:{queue}               LIST   message ids waiting (Dramatiq's format)     until fetched
+{ns}:{queue}.msgs          HASH   message id -> Dramatiq message JSON          until acked
+{ns}:__acks__.{b}.{queue}  SET    ids fetched by broker b, not yet acked      until ack/recovery
+{ns}:__heartbeats__        ZSET   broker id -> last heartbeat (ms)            reaped when dead
+{ns}:published:{event_id}  STRING publish token (dedup, lost-reply detection)  idempotency TTL
+{ns}:done:{event_id}       HASH   handler name -> success time (ms)           idempotency TTL
+{ns}:schedule              ZSET   entry id -> due time (ms)                   until moved
+{ns}:schedule:items        HASH   entry id -> JSON list of messages to enqueue until moved
+{ns}:dead                  ZSET   dead letter id -> failed time (ms)          dead-letter TTL
+{ns}:dead:items            HASH   dead letter id -> dead letter JSON          dead-letter TTL
+{ns}:claim:{key}           STRING an idempotency claim (IdempotencyStore)     its TTL
+{ns}:rate:{bucket}         ZSET   run id -> start time (ms), sliding window   one period
+{ns}:wake:{queue}          LIST   doorbell for idle consumers (<= 16 tokens)  trimmed on write
+{ns}:queues                SET    every queue a worker has served             permanent
+========================== ====== =========================================== ==============
+"""
+
+from __future__ import annotations
+
+from typing import Final
+from uuid import UUID
+
+import attrs
+
+DEFAULT_NAMESPACE: Final = "hexbus"
+
+
+@attrs.frozen
+class RedisKeys:
+    """Key names for one namespace."""
+
+    namespace: str = DEFAULT_NAMESPACE
+
+    # --- Dramatiq's keys (format owned by Dramatiq's Redis broker) -------------------------
+
+    def queue(self, queue: str) -> str:
+        """The list of waiting message ids of ``queue``."""
+        return f"{self.namespace}:{queue}"
+
+    def messages(self, queue: str) -> str:
+        """The hash of message bodies of ``queue``."""
+        return f"{self.namespace}:{queue}.msgs"
+
+    def acks(self, broker_id: str, queue: str) -> str:
+        """The set of ids broker ``broker_id`` fetched from ``queue`` and has not acked."""
+        return f"{self.namespace}:__acks__.{broker_id}.{queue}"
+
+    @property
+    def heartbeats(self) -> str:
+        """Broker id -> last heartbeat, in ms."""
+        return f"{self.namespace}:__heartbeats__"
+
+    # --- hexbus's keys ----------------------------------------------------------------------
+
+    def published(self, event_id: UUID) -> str:
+        """Set when an event is accepted; its presence makes a publish a duplicate."""
+        return f"{self.namespace}:published:{event_id}"
+
+    def done(self, event_id: UUID) -> str:
+        """Handlers that succeeded for an event."""
+        return f"{self.namespace}:done:{event_id}"
+
+    @property
+    def schedule(self) -> str:
+        """Entries due later (delayed events, retries, rate-limited runs), by due time."""
+        return f"{self.namespace}:schedule"
+
+    @property
+    def schedule_items(self) -> str:
+        """What each schedule entry enqueues when due."""
+        return f"{self.namespace}:schedule:items"
+
+    @property
+    def dead(self) -> str:
+        """Dead letter ids by failure time."""
+        return f"{self.namespace}:dead"
+
+    @property
+    def dead_items(self) -> str:
+        """Dead letter bodies."""
+        return f"{self.namespace}:dead:items"
+
+    def claim(self, key: str) -> str:
+        """One idempotency claim of :class:`RedisIdempotencyStore`."""
+        return f"{self.namespace}:claim:{key}"
+
+    def rate(self, bucket: str) -> str:
+        """The sliding window of one rate-limit bucket."""
+        return f"{self.namespace}:rate:{bucket}"
+
+    def wake(self, queue: str) -> str:
+        """A short list idle consumers block on, pushed whenever ``queue`` gets a message."""
+        return f"{self.namespace}:wake:{queue}"
+
+    @property
+    def queues(self) -> str:
+        """Every queue some worker served: lets recovery visit them without KEYS."""
+        return f"{self.namespace}:queues"

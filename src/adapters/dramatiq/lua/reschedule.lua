@@ -1,0 +1,10 @@
+-- reschedule: move a pending schedule entry to a new due time.
+--
+-- KEYS[1] {ns}:schedule; ARGV[1] entry id, ARGV[2] new due time ms
+-- Returns 1 when moved, 0 when the entry was not pending (already moved or cancelled).
+-- Why a script: ZADD alone would re-create an entry a mover has just taken.
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+return 1

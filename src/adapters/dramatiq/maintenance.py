@@ -1,0 +1,141 @@
+"""Background upkeep every worker process runs: heartbeat, due entries, dead workers.
+
+* Heartbeat: a dedicated thread writes this process's heartbeat every ``heartbeat_interval``.
+  Dramatiq only heartbeats as a side effect of fetching, so a process whose threads are all
+  busy with long handlers would look dead and have its work run twice.
+* Mover: every ``move_interval``, due schedule entries (retries, delayed events, rate-limited
+  runs) move into their queues (``move_due.lua``; safe with any number of movers).
+* Recovery: every ``recover_interval``, the in-flight messages of brokers whose heartbeat is
+  older than ``heartbeat_timeout`` go back to the head of their queues (``recover.lua``).
+
+So a SIGKILLed worker's messages run again within heartbeat_timeout + recover_interval
+(defaults 10 s + 1 s), instead of Dramatiq's 60 s plus minutes of chance (ADR 0007).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from datetime import timedelta
+
+import attrs
+import redis
+
+from .keys import RedisKeys
+from .scripts import Scripts
+
+log = logging.getLogger("hexbus.maintenance")
+
+
+@attrs.frozen(kw_only=True)
+class MaintenanceTimings:
+    """How often upkeep runs, and when a silent broker counts as dead."""
+
+    heartbeat_interval: timedelta = timedelta(seconds=1)
+    heartbeat_timeout: timedelta = timedelta(seconds=10)
+    move_interval: timedelta = timedelta(milliseconds=50)
+    recover_interval: timedelta = timedelta(seconds=1)
+    move_batch: int = 500
+
+    def __attrs_post_init__(self) -> None:
+        if self.heartbeat_timeout < 3 * self.heartbeat_interval:
+            raise ValueError("heartbeat_timeout must be at least 3 heartbeat intervals")
+
+
+class Maintenance:
+    """Runs the upkeep loops on daemon threads until stopped."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        keys: RedisKeys,
+        *,
+        broker_id: str,
+        queues: Iterable[str],
+        timings: MaintenanceTimings | None = None,
+    ) -> None:
+        self._client = client
+        self._keys = keys
+        self._scripts = Scripts.register(client)
+        self._broker_id = broker_id
+        self._queues = sorted(set(queues))
+        self.timings = timings or MaintenanceTimings()
+        self._stopped = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        """Announce the queues and start the loops."""
+        if self._queues:
+            self._client.sadd(self._keys.queues, *self._queues)
+        self.beat()
+        t = self.timings
+        for name, interval, step in (
+            ("heartbeat", t.heartbeat_interval, self.beat),
+            ("mover", t.move_interval, self.move_due),
+            ("recovery", t.recover_interval, self.recover),
+        ):
+            thread = threading.Thread(
+                target=self._loop, args=(interval, step), name=f"hexbus-{name}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        """Stop the loops (the heartbeat stays until it expires or the broker is reaped)."""
+        self._stopped.set()
+        for thread in self._threads:
+            thread.join(timeout=2)
+
+    def forget(self) -> None:
+        """Remove this broker's heartbeat after a clean shutdown."""
+        self._client.zrem(self._keys.heartbeats, self._broker_id)
+
+    # --- one step of each loop (public so tests and ``hexbus scheduler`` can drive them) ----
+
+    def beat(self) -> None:
+        """Write this process's heartbeat."""
+        self._client.zadd(self._keys.heartbeats, {self._broker_id: _now_ms()})
+
+    def move_due(self) -> int:
+        """Move every due schedule entry into its queue; returns how many."""
+        moved = 0
+        while True:
+            count = int(
+                self._scripts.move_due(
+                    keys=[self._keys.schedule, self._keys.schedule_items],
+                    args=[_now_ms(), self.timings.move_batch, self._keys.namespace],
+                )
+            )
+            moved += count
+            if count < self.timings.move_batch:
+                return moved
+
+    def recover(self) -> int:
+        """Give dead brokers' in-flight messages back; returns how many."""
+        timeout_ms = int(self.timings.heartbeat_timeout.total_seconds() * 1000)
+        recovered = int(
+            self._scripts.recover(
+                keys=[self._keys.heartbeats, self._keys.queues],
+                args=[_now_ms(), timeout_ms, self._keys.namespace],
+            )
+        )
+        if recovered:
+            log.warning("recovered %d in-flight message(s) of dead workers", recovered)
+        return recovered
+
+    def _loop(self, interval: timedelta, step: object) -> None:
+        seconds = interval.total_seconds()
+        assert callable(step)
+        while not self._stopped.wait(seconds):
+            try:
+                step()
+            except redis.RedisError as error:
+                log.warning(
+                    "maintenance step %s failed: %s", getattr(step, "__name__", step), error
+                )
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)

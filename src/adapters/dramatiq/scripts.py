@@ -1,0 +1,41 @@
+"""The Lua scripts of the Redis adapter, loaded from the ``lua/`` folder beside this module.
+
+Each script's header says what its KEYS and ARGV are and why it must be atomic; here they are
+only loaded and registered, so redis-py runs them by SHA (EVALSHA) and reloads them after a
+server restart.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import attrs
+import redis
+from redis.commands.core import Script
+
+
+def _load(name: str) -> str:
+    return resources.files(__package__).joinpath("lua", f"{name}.lua").read_text("utf-8")
+
+
+@attrs.frozen
+class Scripts:
+    """The registered scripts for one Redis client."""
+
+    publish: Script
+    publish_later: Script
+    move_due: Script
+    defer: Script
+    dead_letter: Script
+    requeue_dead: Script
+    remove_entry: Script
+    reschedule: Script
+    fetch: Script
+    recover: Script
+    rate_limit: Script
+    complete: Script
+
+    @classmethod
+    def register(cls, client: redis.Redis) -> Scripts:
+        """Register every script on ``client`` (no round trip until first use)."""
+        return cls(**{f.name: client.register_script(_load(f.name)) for f in attrs.fields(cls)})

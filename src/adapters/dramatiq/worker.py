@@ -1,0 +1,133 @@
+"""One worker process: a Dramatiq Worker on hexbus's broker, plus upkeep threads.
+
+Built the way the research on Dramatiq's own CLI says a custom supervisor must: the broker is
+made inside the process, ``process_boot`` is emitted, then the Worker starts. The CLI's
+``hexbus worker`` spawns one such process per queue group and restarts any that die
+(:mod:`.supervisor`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+
+import dramatiq
+import redis
+from dramatiq.middleware import CurrentMessage
+
+from ...application.observers import ObserverGroup
+from ...application.processor import DomainEventsProcessor
+from ...domain.serialization import EventSerializer
+from ...ports.clock import Clock
+from ...ports.observer import BusObserver
+from ..clocks import SystemClock
+from .broker import HexbusRedisBroker
+from .dead_letters import RedisDeadLetters
+from .delivery import Deliverer
+from .keys import RedisKeys
+from .maintenance import Maintenance, MaintenanceTimings
+from .messages import ACTOR_NAME, queue_for
+from .scripts import Scripts
+from .timeouts import Watchdog
+
+log = logging.getLogger("hexbus.worker")
+
+
+def handler_queues(processor: DomainEventsProcessor) -> tuple[str, ...]:
+    """Every queue the registered handlers' messages go to (priority queues included)."""
+    return tuple(sorted({queue_for(spec) for spec in processor}))
+
+
+class WorkerRuntime:
+    """Consumes ``queues`` with ``threads`` worker threads in this process."""
+
+    def __init__(
+        self,
+        *,
+        processor: DomainEventsProcessor,
+        client: redis.Redis,
+        queues: Sequence[str],
+        threads: int,
+        keys: RedisKeys | None = None,
+        serializer: EventSerializer | None = None,
+        clock: Clock | None = None,
+        observers: Iterable[BusObserver] = (),
+        retention: timedelta = timedelta(days=7),
+        dead_letter_retention: timedelta = timedelta(days=7),
+        timings: MaintenanceTimings | None = None,
+        idle_timeout: timedelta = timedelta(seconds=1),
+    ) -> None:
+        if threads < 1:
+            raise ValueError("a worker needs at least one thread")
+        if not queues:
+            raise ValueError("a worker needs at least one queue")
+        self.keys = keys or RedisKeys()
+        self.queues = tuple(queues)
+        clock = clock or SystemClock()
+        scripts = Scripts.register(client)
+        self.dead_letters = RedisDeadLetters(
+            client, self.keys, scripts, processor, clock, retention=dead_letter_retention
+        )
+        self.watchdog = Watchdog()
+        self.deliverer = Deliverer(
+            processor=processor,
+            client=client,
+            keys=self.keys,
+            scripts=scripts,
+            serializer=serializer or EventSerializer(processor.registry),
+            clock=clock,
+            observer=ObserverGroup(observers),
+            dead_letters=self.dead_letters,
+            retention=retention,
+            broker_id=lambda: self.broker.broker_id,
+            watchdog=self.watchdog,
+        )
+        self.broker = HexbusRedisBroker(
+            client=client,
+            keys=self.keys,
+            quarantine=self.deliverer.quarantine,
+            middleware=[CurrentMessage()],
+            heartbeat_timeout_ms=int(
+                (timings or MaintenanceTimings()).heartbeat_timeout.total_seconds() * 1000
+            ),
+        )
+        dramatiq.actor(  # type: ignore[call-overload]
+            self.deliverer,
+            actor_name=ACTOR_NAME,
+            queue_name=self.queues[0],
+            broker=self.broker,
+        )
+        for queue in self.queues:
+            self.broker.declare_queue(queue)
+        self.maintenance = Maintenance(
+            client, self.keys, broker_id=self.broker.broker_id, queues=self.queues, timings=timings
+        )
+        self.worker = dramatiq.Worker(
+            self.broker,
+            queues=set(self.queues),
+            worker_threads=threads,
+            worker_timeout=int(idle_timeout.total_seconds() * 1000),
+        )
+        # One message per thread: nothing waits behind a busy thread while another process
+        # of the same group is idle.
+        self.worker.queue_prefetch = threads
+        self.worker.delay_prefetch = 1
+
+    def start(self) -> None:
+        """Start consuming, and the upkeep threads."""
+        self.broker.emit_after("process_boot")
+        self.maintenance.start()
+        self.worker.start()
+        log.info("worker %s consuming %s", self.broker.broker_id, ", ".join(self.queues))
+
+    def stop(self, timeout: timedelta = timedelta(seconds=30)) -> None:
+        """Finish the handlers in flight (up to ``timeout``), give back the rest, and leave."""
+        self.worker.stop(timeout=int(timeout.total_seconds() * 1000))
+        self.maintenance.stop()
+        # If Redis is away, the heartbeat expires and recovery finds our acks sets empty.
+        with contextlib.suppress(redis.RedisError):
+            self.maintenance.forget()
+        self.watchdog.stop()
+        self.broker.close()
