@@ -16,6 +16,9 @@ from collections.abc import Mapping
 from dependency_injector import containers, providers
 
 from .adapters.clocks import SystemClock
+from .adapters.dramatiq.connection import connect
+from .adapters.dramatiq.event_bus import DramatiqEventBus
+from .adapters.dramatiq.keys import RedisKeys
 from .adapters.in_memory.event_bus import InMemoryEventBus
 from .application.processor import DomainEventsProcessor
 from .domain.errors import ConfigurationError
@@ -25,14 +28,6 @@ from .settings import Settings
 
 def _bus_kind(settings: Settings) -> str:
     return "queue" if settings.use_queue_event_bus else "in_memory"
-
-
-def _queue_bus_not_built(settings: Settings) -> object:
-    raise ConfigurationError(
-        "USE_QUEUE_EVENT_BUS",
-        "the Dramatiq/Redis adapter is not part of this build yet; unset USE_QUEUE_EVENT_BUS "
-        f"to use the in-memory bus (Redis would have been {settings.redis.redacted_url()})",
-    )
 
 
 class Container(containers.DeclarativeContainer):
@@ -54,7 +49,19 @@ class Container(containers.DeclarativeContainer):
         retention=settings.provided.idempotency_retention,
         dead_letter_retention=settings.provided.dead_letter_retention,
     )
-    queue_bus = providers.Singleton(_queue_bus_not_built, settings)
+    redis_client = providers.Singleton(connect, settings.provided.redis.url)
+    redis_keys = providers.Singleton(RedisKeys, settings.provided.namespace)
+    queue_bus = providers.Singleton(
+        DramatiqEventBus,
+        processor=processor,
+        client=redis_client,
+        keys=redis_keys,
+        serializer=serializer,
+        clock=clock,
+        observers=observers,
+        retention=settings.provided.idempotency_retention,
+        dead_letter_retention=settings.provided.dead_letter_retention,
+    )
 
     bus_kind = providers.Callable(_bus_kind, settings)
     event_bus = providers.Selector(bus_kind, in_memory=in_memory_bus, queue=queue_bus)

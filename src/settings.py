@@ -7,6 +7,7 @@ connection error deep inside a worker. Secrets never appear in ``repr`` or :meth
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Final
@@ -19,6 +20,13 @@ from .domain.errors import ConfigurationError
 TRUE: Final = frozenset({"1", "true", "yes", "on"})
 FALSE: Final = frozenset({"0", "false", "no", "off", ""})
 REDIS_SCHEMES: Final = ("redis", "rediss", "unix")
+NAMESPACE: Final = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+QUEUE: Final = re.compile(r"^[a-z][a-z0-9_-]{0,47}(\.(high|low))?$")
+
+REFERENCE_LAYOUT: Final = (
+    "payment=5,notification=10,appointment=5,medicine=3,ai-processing=2,report=1"
+)
+"""The reference domain's queues and how many handlers each runs at once."""
 
 
 def parse_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -76,7 +84,8 @@ class RedisSettings:
             raise ConfigurationError("REDIS_HOST", f"expected a host name, got {host!r}")
         port = parse_int(env, "REDIS_PORT", 6379, low=1, high=65535)
         db = parse_int(env, "REDIS_DB", 0, low=0, high=10_000)
-        scheme = "rediss" if parse_bool(env, "REDIS_TLS", False) else "redis"
+        tls = parse_bool(env, "REDIS_TLS", False)
+        scheme = "rediss" if tls else "redis"
         username = env.get("REDIS_USERNAME", "")
         password = env.get("REDIS_PASSWORD", "")
         if username and not password:
@@ -86,7 +95,15 @@ class RedisSettings:
         auth = ""
         if password:
             auth = f"{quote(username, safe='')}:{quote(password, safe='')}@"
-        return cls(url=f"{scheme}://{auth}{host}:{port}/{db}")
+        query = ""
+        ca_file = env.get("REDIS_TLS_CA_FILE", "").strip()
+        if ca_file:
+            if not tls:
+                raise ConfigurationError("REDIS_TLS_CA_FILE", "is set but REDIS_TLS is not true")
+            if not os.path.isfile(ca_file):
+                raise ConfigurationError("REDIS_TLS_CA_FILE", f"no such file: {ca_file}")
+            query = f"?ssl_ca_certs={quote(ca_file, safe='/')}"
+        return cls(url=f"{scheme}://{auth}{host}:{port}/{db}{query}")
 
     def redacted_url(self) -> str:
         """The URL with its password replaced, fit for logs and screens."""
@@ -98,6 +115,60 @@ class RedisSettings:
         return parts._replace(netloc=netloc).geturl()
 
 
+@attrs.frozen
+class QueueGroup:
+    """Queues served together by worker processes, with their concurrency.
+
+    ``threads`` handlers run at once in each of ``processes`` processes.
+    """
+
+    queues: tuple[str, ...]
+    threads: int
+    processes: int = 1
+
+    @property
+    def name(self) -> str:
+        """The group's queues joined by ``+``."""
+        return "+".join(self.queues)
+
+
+def parse_layout(raw: str, setting: str = "HEXBUS_WORKER_QUEUES") -> tuple[QueueGroup, ...]:
+    """``queue[+queue...]=threads[xprocesses]``, comma-separated.
+
+    ``payment=5,notification=10x2,ai-processing.high=2`` gives three groups; the second runs
+    two processes of ten threads.
+    """
+    groups: list[QueueGroup] = []
+    seen: set[str] = set()
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        names, sep, size = part.partition("=")
+        if not sep:
+            raise ConfigurationError(setting, f"{part!r} needs '=threads', e.g. 'payment=5'")
+        queues = tuple(q.strip() for q in names.split("+"))
+        for queue in queues:
+            if not QUEUE.match(queue):
+                raise ConfigurationError(setting, f"{queue!r} is not a valid queue name")
+            if queue in seen:
+                raise ConfigurationError(setting, f"queue {queue!r} is in two groups")
+            seen.add(queue)
+        threads_text, _, processes_text = size.strip().partition("x")
+        try:
+            threads = int(threads_text)
+            processes = int(processes_text) if processes_text else 1
+        except ValueError:
+            raise ConfigurationError(
+                setting, f"{size!r} must be threads or threadsxprocesses, e.g. 5 or 10x2"
+            ) from None
+        if not 1 <= threads <= 256 or not 1 <= processes <= 64:
+            raise ConfigurationError(setting, f"{part!r}: threads 1-256, processes 1-64")
+        groups.append(QueueGroup(queues, threads, processes))
+    if not groups:
+        raise ConfigurationError(setting, "names no queue")
+    return tuple(groups)
+
+
 @attrs.frozen(kw_only=True)
 class Settings:
     """Everything the composition root reads from the environment."""
@@ -106,16 +177,38 @@ class Settings:
     redis: RedisSettings = attrs.field(factory=lambda: RedisSettings.from_env({}))
     idempotency_retention: timedelta = timedelta(days=7)
     dead_letter_retention: timedelta = timedelta(days=7)
+    namespace: str = "hexbus"
+    worker_layout: tuple[QueueGroup, ...] = attrs.field(
+        factory=lambda: parse_layout(REFERENCE_LAYOUT)
+    )
+    default_concurrency: int = 2
+    heartbeat_timeout: timedelta = timedelta(seconds=10)
+    shutdown_timeout: timedelta = timedelta(seconds=30)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read and check every setting; raises :class:`ConfigurationError` on the first bad one.
 
         ``USE_QUEUE_EVENT_BUS`` (default false) picks the Dramatiq/Redis adapter;
-        ``HEXBUS_IDEMPOTENCY_RETENTION`` and ``HEXBUS_DEAD_LETTER_RETENTION`` are seconds.
+        ``HEXBUS_IDEMPOTENCY_RETENTION`` and ``HEXBUS_DEAD_LETTER_RETENTION`` are seconds;
+        ``HEXBUS_NAMESPACE`` prefixes every Redis key; ``HEXBUS_WORKER_QUEUES`` is the worker
+        layout (see :func:`parse_layout`), ``HEXBUS_DEFAULT_CONCURRENCY`` the threads for
+        queues it does not name; ``HEXBUS_HEARTBEAT_TIMEOUT`` (s) is when a silent worker
+        counts as dead and its messages run elsewhere; ``HEXBUS_SHUTDOWN_TIMEOUT`` (s) how
+        long SIGTERM waits for handlers in flight.
         """
         env = os.environ if env is None else env
+        namespace = env.get("HEXBUS_NAMESPACE", "hexbus").strip()
+        if not NAMESPACE.match(namespace):
+            raise ConfigurationError(
+                "HEXBUS_NAMESPACE", f"{namespace!r}: lower-case letters, digits, '_', '-'"
+            )
         return cls(
+            namespace=namespace,
+            worker_layout=parse_layout(env.get("HEXBUS_WORKER_QUEUES", REFERENCE_LAYOUT)),
+            default_concurrency=parse_int(env, "HEXBUS_DEFAULT_CONCURRENCY", 2, low=1, high=256),
+            heartbeat_timeout=parse_seconds(env, "HEXBUS_HEARTBEAT_TIMEOUT", timedelta(seconds=10)),
+            shutdown_timeout=parse_seconds(env, "HEXBUS_SHUTDOWN_TIMEOUT", timedelta(seconds=30)),
             use_queue_event_bus=parse_bool(env, "USE_QUEUE_EVENT_BUS", False),
             redis=RedisSettings.from_env(env),
             idempotency_retention=parse_seconds(
@@ -134,4 +227,12 @@ class Settings:
             "REDIS_URL": self.redis.redacted_url(),
             "HEXBUS_IDEMPOTENCY_RETENTION": f"{int(self.idempotency_retention.total_seconds())}s",
             "HEXBUS_DEAD_LETTER_RETENTION": f"{int(self.dead_letter_retention.total_seconds())}s",
+            "HEXBUS_NAMESPACE": self.namespace,
+            "HEXBUS_WORKER_QUEUES": ",".join(
+                f"{g.name}={g.threads}" + (f"x{g.processes}" if g.processes > 1 else "")
+                for g in self.worker_layout
+            ),
+            "HEXBUS_DEFAULT_CONCURRENCY": str(self.default_concurrency),
+            "HEXBUS_HEARTBEAT_TIMEOUT": f"{int(self.heartbeat_timeout.total_seconds())}s",
+            "HEXBUS_SHUTDOWN_TIMEOUT": f"{int(self.shutdown_timeout.total_seconds())}s",
         }

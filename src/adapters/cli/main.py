@@ -18,6 +18,7 @@ from rich.table import Table
 from ... import __version__
 from ...container import create_container
 from ...domain.errors import HexbusError
+from .worker import worker, worker_process
 
 app = typer.Typer(
     name="hexbus",
@@ -90,6 +91,10 @@ def handlers(
             f"{limit.limit}/{limit.period.total_seconds():g}s per {limit.name}" if limit else "-",
         )
     console.print(table)
+
+
+app.command()(worker)
+app.command("worker-process", hidden=True)(worker_process)
 
 
 def run() -> None:

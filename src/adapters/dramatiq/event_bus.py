@@ -130,6 +130,19 @@ class DramatiqEventBus:
         )
         return bool(moved)
 
+    # --- operations ------------------------------------------------------------------------
+
+    def redeliver(self, event: DomainEvent) -> None:
+        """Enqueue an event for its handlers again, past the publish de-duplication.
+
+        For replaying an event (and for the contract suite's redelivery tests). Handlers that
+        already succeeded for it are still skipped: the success ledger is not bypassed.
+        """
+        call = self._prepare(event, None)
+        call.keys[0] = f"{call.keys[0]}:redelivery:{call.args[0]}"  # a fresh, unused dedup key
+        call.args[1] = 1000  # and let it expire at once
+        self._publish_one(call)
+
     # --- internals -------------------------------------------------------------------------
 
     def _prepare(self, event: DomainEvent, due_at: datetime | None) -> _ScriptCall:

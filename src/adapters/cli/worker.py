@@ -1,0 +1,134 @@
+"""``hexbus worker``: the supervisor, and the hidden ``worker-process`` it starts."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from datetime import timedelta
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ...container import create_container
+from ...settings import QueueGroup, Settings, parse_layout
+from ..dramatiq.maintenance import MaintenanceTimings
+from ..dramatiq.supervisor import ProcessSpec, Supervisor
+from ..dramatiq.worker import WorkerRuntime, handler_queues
+from .apps import load_app
+
+console = Console(stderr=True)
+
+QueuesOption = Annotated[
+    str | None,
+    typer.Option(
+        "--queues",
+        "-q",
+        help=(
+            "Worker layout, overriding HEXBUS_WORKER_QUEUES: comma-separated groups of "
+            "'queue=threads', 'queue+queue=threads' or 'queue=threadsxprocesses', e.g. "
+            "'payment=5,notification=10x2,ai-processing.high=2'."
+        ),
+    ),
+]
+AppOption = Annotated[
+    str | None,
+    typer.Option(
+        "--app",
+        help="'package.module:function' called with the container to register your handlers.",
+    ),
+]
+
+
+def plan(
+    settings: Settings, handler_queue_names: tuple[str, ...], layout: str | None
+) -> list[QueueGroup]:
+    """The groups to run: the configured layout, plus one group for handler queues it misses."""
+    groups = list(parse_layout(layout, "--queues") if layout else settings.worker_layout)
+    covered = {queue for group in groups for queue in group.queues}
+    missing = tuple(q for q in handler_queue_names if q not in covered)
+    if missing:
+        groups.append(QueueGroup(missing, settings.default_concurrency))
+    return groups
+
+
+def worker(queues: QueuesOption = None, app: AppOption = None) -> None:
+    """Run the worker processes that handle events from Redis, and keep them running.
+
+    One process per queue group (more with 'xN'), each running as many handlers at once as its group's thread count. A process that dies is restarted.
+
+    SIGTERM or Ctrl-C lets handlers in flight finish (HEXBUS_SHUTDOWN_TIMEOUT), then exits.
+
+    Handlers of the reference domain and of --app are served; queues that no group names get HEXBUS_DEFAULT_CONCURRENCY threads.
+    """
+    container = create_container()
+    load_app(container, app)
+    settings = container.settings()
+    groups = plan(settings, handler_queues(container.processor()), queues)
+    table = Table("queues", "threads", "processes", title="hexbus workers")
+    specs = []
+    for group in groups:
+        table.add_row(", ".join(group.queues), str(group.threads), str(group.processes))
+        for index in range(group.processes):
+            argv = [
+                sys.executable,
+                "-m",
+                "hexbus.adapters.cli",
+                "worker-process",
+                "--queues",
+                ",".join(group.queues),
+                "--threads",
+                str(group.threads),
+            ]
+            if app:
+                argv += ["--app", app]
+            specs.append(ProcessSpec(f"{group.name}#{index + 1}", tuple(argv)))
+    console.print(table)
+    console.print(f"Redis: {settings.redis.redacted_url()}  namespace: {settings.namespace}")
+    supervisor = Supervisor(
+        specs,
+        shutdown_timeout=settings.shutdown_timeout + timedelta(seconds=5),
+        report=lambda line: console.print(f"[dim]supervisor:[/] {line}"),
+    )
+    raise typer.Exit(supervisor.run())
+
+
+def worker_process(
+    queues: Annotated[str, typer.Option("--queues", help="Comma-separated queues to consume.")],
+    threads: Annotated[int, typer.Option("--threads", min=1, max=256, help="Handlers at once.")],
+    app: AppOption = None,
+) -> None:
+    """One worker process (started by 'hexbus worker'; run it directly only to debug)."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"
+    )
+    container = create_container()
+    load_app(container, app)
+    settings = container.settings()
+    runtime = WorkerRuntime(
+        processor=container.processor(),
+        client=container.redis_client(),
+        queues=[q.strip() for q in queues.split(",") if q.strip()],
+        threads=threads,
+        keys=container.redis_keys(),
+        serializer=container.serializer(),
+        clock=container.clock(),
+        observers=container.observers(),
+        retention=settings.idempotency_retention,
+        dead_letter_retention=settings.dead_letter_retention,
+        timings=MaintenanceTimings(heartbeat_timeout=settings.heartbeat_timeout),
+    )
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    runtime.start()
+    stopping.wait()
+    runtime.stop(settings.shutdown_timeout)
