@@ -49,7 +49,9 @@ def with_retries(
     retrying = tenacity.Retrying(
         stop=tenacity.stop_after_attempt(max(attempts - 1, 1)),
         wait=tenacity.wait_exponential_jitter(
-            initial=first_wait.total_seconds(), max=max_wait.total_seconds()
+            multiplier=first_wait.total_seconds(),
+            max=max_wait.total_seconds(),
+            jitter=first_wait.total_seconds(),
         ),
         retry=tenacity.retry_if_exception_type(TRANSIENT),
         reraise=True,

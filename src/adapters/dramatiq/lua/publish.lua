@@ -10,16 +10,26 @@
 -- Returns 1 when accepted, 0 when the event_id was already accepted.
 --
 -- Why a script: the duplicate check and the writes must be one step, or two publishers of the
--- same event_id could both pass the check. The published key is written last: if a write fails
--- halfway (Redis does not roll scripts back), the event is not marked accepted, the caller gets
--- an error and publishes again; messages already written are absorbed by the per-handler
--- success ledger. The token tells a retry whose first reply was lost that it was accepted.
+-- same event_id could both pass the check. Redis does not roll a script back when a command in
+-- it fails, so every key's type is checked before the first write: a key of the wrong type
+-- fails the whole publish with nothing written. The published key is still written last, so
+-- even a failure nobody foresaw leaves the event unaccepted (the caller publishes again; any
+-- message already written is absorbed by the per-handler success ledger). The token tells a
+-- retry whose first reply was lost that it was in fact accepted.
 local current = redis.call('GET', KEYS[1])
 if current then
   if current == ARGV[1] then
     return 1
   end
   return 0
+end
+local expected = {'list', 'hash', 'list'}
+for k = 2, #KEYS do
+  local kind = redis.call('TYPE', KEYS[k])['ok']
+  local want = expected[(k - 2) % 3 + 1]
+  if kind ~= 'none' and kind ~= want then
+    return redis.error_reply('WRONGTYPE ' .. KEYS[k] .. ' holds a ' .. kind .. ', not a ' .. want)
+  end
 end
 for i = 1, (#KEYS - 1) / 3 do
   redis.call('HSET', KEYS[3 * i], ARGV[2 * i + 1], ARGV[2 * i + 2])
