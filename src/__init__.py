@@ -11,6 +11,9 @@ Importing this package loads no infrastructure library (an import-linter contrac
 from .application.observers import NullObserver
 from .application.processor import DomainEventsProcessor
 from .domain.errors import (
+    AlreadyExists,
+    AppointmentNotFound,
+    BookingError,
     ConfigurationError,
     DeadLetterNotFound,
     DeadLetterNotRetryable,
@@ -23,6 +26,8 @@ from .domain.errors import (
     HexbusError,
     InvalidEvent,
     InvalidRecipient,
+    InvalidTransition,
+    InvoiceNotFound,
     NonRetryableError,
     NotificationFailed,
     UnknownEventType,
@@ -40,6 +45,9 @@ from .ports.observer import BusObserver
 __version__ = "0.1.0"
 
 __all__ = [
+    "AlreadyExists",
+    "AppointmentNotFound",
+    "BookingError",
     "BusObserver",
     "Clock",
     "ConfigurationError",
@@ -65,6 +73,8 @@ __all__ = [
     "HexbusError",
     "InvalidEvent",
     "InvalidRecipient",
+    "InvalidTransition",
+    "InvoiceNotFound",
     "NonRetryableError",
     "NotificationFailed",
     "NullObserver",

@@ -19,8 +19,11 @@ from .adapters.clocks import SystemClock
 from .adapters.dramatiq.connection import connect
 from .adapters.dramatiq.event_bus import DramatiqEventBus
 from .adapters.dramatiq.keys import RedisKeys
+from .adapters.dramatiq.schedule_state import RedisScheduleState
 from .adapters.in_memory.event_bus import InMemoryEventBus
+from .adapters.in_memory.schedule_state import InMemoryScheduleState
 from .application.processor import DomainEventsProcessor
+from .application.recurring import RecurringScheduler
 from .domain.errors import ConfigurationError
 from .domain.serialization import EventSerializer
 from .settings import Settings
@@ -66,6 +69,14 @@ class Container(containers.DeclarativeContainer):
     bus_kind = providers.Callable(_bus_kind, settings)
     event_bus = providers.Selector(bus_kind, in_memory=in_memory_bus, queue=queue_bus)
     scheduler = providers.Selector(bus_kind, in_memory=in_memory_bus, queue=queue_bus)
+    schedule_state = providers.Selector(
+        bus_kind,
+        in_memory=providers.Singleton(InMemoryScheduleState),
+        queue=providers.Singleton(RedisScheduleState, redis_client, redis_keys),
+    )
+    recurring = providers.Singleton(
+        RecurringScheduler, bus=event_bus, state=schedule_state, now=clock.provided.now
+    )
     dead_letters = providers.Selector(
         bus_kind,
         in_memory=in_memory_bus.provided.dead_letters,
@@ -86,4 +97,7 @@ def create_container(env: Mapping[str, str] | None = None, **overrides: object) 
         if not isinstance(provider, providers.Provider):
             raise ConfigurationError(name, "is not a provider of hexbus.container.Container")
         provider.override(providers.Object(value))
+    if not container.settings().use_queue_event_bus:
+        # On the in-memory bus, recurring schedules fire as its clock advances.
+        container.in_memory_bus().add_timer(container.recurring())
     return container

@@ -145,3 +145,54 @@ class NotificationFailed(HexbusError):
 
 class InvalidRecipient(NonRetryableError):
     """A notification's recipient can never be reached (no such number, malformed address)."""
+
+
+# --- the reference booking domain ---------------------------------------------------------
+
+
+class BookingError(HexbusError):
+    """A rule of the reference booking domain was broken (appointments, invoices)."""
+
+
+class InvalidTransition(BookingError, ValueError):
+    """An appointment cannot go from its current status to the one asked for.
+
+    Trying again cannot help, so handlers register it as non-retryable: the event goes to the
+    dead letters for an operator (a payment for a cancelled appointment needs a refund).
+    """
+
+    def __init__(self, appointment_id: str, status: str, action: str, reason: str = "") -> None:
+        self.appointment_id = appointment_id
+        self.status = status
+        self.action = action
+        detail = f": {reason}" if reason else ""
+        super().__init__(f"cannot {action} appointment {appointment_id!r}, it is {status}{detail}")
+
+
+class AppointmentNotFound(BookingError, LookupError):
+    """No appointment has this id."""
+
+    def __init__(self, appointment_id: str) -> None:
+        self.appointment_id = appointment_id
+        super().__init__(
+            f"no appointment with id {appointment_id!r}: check the id, or book it first"
+        )
+
+
+class InvoiceNotFound(BookingError, LookupError):
+    """No invoice has this id."""
+
+    def __init__(self, invoice_id: str) -> None:
+        self.invoice_id = invoice_id
+        super().__init__(f"no invoice with id {invoice_id!r}: check the id, or issue it first")
+
+
+class AlreadyExists(BookingError, ValueError):
+    """A new appointment or invoice was given an id that is already taken."""
+
+    def __init__(self, kind: str, record_id: str) -> None:
+        self.kind = kind
+        self.record_id = record_id
+        super().__init__(
+            f"{kind} {record_id!r} already exists: ids are unique; load it and change it instead"
+        )

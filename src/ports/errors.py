@@ -5,6 +5,9 @@ raise some of them); adapters and callers import them from here or from ``hexbus
 """
 
 from ..domain.errors import (
+    AlreadyExists,
+    AppointmentNotFound,
+    BookingError,
     ConfigurationError,
     DeadLetterNotFound,
     DeadLetterNotRetryable,
@@ -17,6 +20,8 @@ from ..domain.errors import (
     HexbusError,
     InvalidEvent,
     InvalidRecipient,
+    InvalidTransition,
+    InvoiceNotFound,
     NonRetryableError,
     NotificationFailed,
     UnknownEventType,
@@ -24,6 +29,9 @@ from ..domain.errors import (
 )
 
 __all__ = [
+    "AlreadyExists",
+    "AppointmentNotFound",
+    "BookingError",
     "ConfigurationError",
     "DeadLetterNotFound",
     "DeadLetterNotRetryable",
@@ -36,6 +44,8 @@ __all__ = [
     "HexbusError",
     "InvalidEvent",
     "InvalidRecipient",
+    "InvalidTransition",
+    "InvoiceNotFound",
     "NonRetryableError",
     "NotificationFailed",
     "UnknownEventType",

@@ -18,6 +18,7 @@ from rich.table import Table
 from ... import __version__
 from ...container import create_container
 from ...domain.errors import HexbusError
+from .scheduling import scheduler, schedules
 from .worker import worker, worker_process
 
 app = typer.Typer(
@@ -95,6 +96,8 @@ def handlers(
 
 app.command()(worker)
 app.command("worker-process", hidden=True)(worker_process)
+app.command()(scheduler)
+app.command()(schedules)
 
 
 def run() -> None:

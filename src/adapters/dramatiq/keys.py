@@ -23,6 +23,7 @@ key                        type   holds                                       re
 {ns}:claim:{key}           STRING an idempotency claim (IdempotencyStore)     its TTL
 {ns}:rate:{bucket}         ZSET   run id -> start time (ms), sliding window   one period
 {ns}:wake:{queue}          LIST   doorbell for idle consumers (<= 16 tokens)  trimmed on write
+{ns}:schedules             HASH   recurring schedule -> last tick (ms)        permanent
 {ns}:queues                SET    every queue a worker has served             permanent
 ========================== ====== =========================================== ==============
 """
@@ -99,6 +100,11 @@ class RedisKeys:
     def rate(self, bucket: str) -> str:
         """The sliding window of one rate-limit bucket."""
         return f"{self.namespace}:rate:{bucket}"
+
+    @property
+    def schedules(self) -> str:
+        """Recurring schedules' last ticks."""
+        return f"{self.namespace}:schedules"
 
     def wake(self, queue: str) -> str:
         """A short list idle consumers block on, pushed whenever ``queue`` gets a message."""

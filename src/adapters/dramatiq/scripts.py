@@ -34,6 +34,7 @@ class Scripts:
     recover: Script
     rate_limit: Script
     complete: Script
+    record_tick: Script
 
     @classmethod
     def register(cls, client: redis.Redis) -> Scripts:

@@ -39,6 +39,7 @@ from ...ports.event_bus import PublishOutcome, PublishResult
 from ...ports.handlers import HandlerSpec
 from ...ports.idempotency import IdempotencyStore
 from ...ports.observer import BusObserver
+from ...ports.schedules import TimerSource
 from ..clocks import SystemClock, VirtualClock
 from .dead_letters import InMemoryDeadLetters
 from .idempotency import InMemoryIdempotencyStore
@@ -121,6 +122,7 @@ class InMemoryEventBus:
         self._heap: list[tuple[datetime, int, UUID]] = []
         self._pending: dict[UUID, _Pending] = {}
         self._sequence = 0
+        self._timers: list[TimerSource] = []
         self._published: deque[DomainEvent] = deque(maxlen=record_limit)
         self._runs: deque[HandlerRun] = deque(maxlen=record_limit)
 
@@ -187,6 +189,10 @@ class InMemoryEventBus:
 
     # --- time ------------------------------------------------------------------------------
 
+    def add_timer(self, timer: TimerSource) -> None:
+        """Let :meth:`advance` and :meth:`run_due` drive ``timer`` (a recurring scheduler)."""
+        self._timers.append(timer)
+
     def advance(self, delta: timedelta) -> int:
         """Move a :class:`VirtualClock` forward, firing due events in order of due time.
 
@@ -200,6 +206,17 @@ class InMemoryEventBus:
         fired = 0
         while True:
             with self._lock:
+                timer, timer_due = self._next_timer()
+                event_due = self._heap[0][0] if self._heap else None
+                if (
+                    timer is not None
+                    and timer_due is not None
+                    and timer_due <= target
+                    and (event_due is None or timer_due < event_due)
+                ):
+                    clock.set(max(timer_due, clock.now()))
+                    fired += timer.run_due(clock.now())
+                    continue
                 due = self._next_due(target)
                 if due is None:
                     break
@@ -211,7 +228,7 @@ class InMemoryEventBus:
 
     def run_due(self) -> int:
         """Fire every scheduled event already due by the clock; returns how many."""
-        fired = 0
+        fired = sum(timer.run_due(self.clock.now()) for timer in self._timers)
         while True:
             with self._lock:
                 due = self._next_due(self.clock.now())
@@ -423,6 +440,14 @@ class InMemoryEventBus:
         self._queue.append((pending.event, None))
         self._drain()
         return 1
+
+    def _next_timer(self) -> tuple[TimerSource | None, datetime | None]:
+        best: tuple[TimerSource | None, datetime | None] = (None, None)
+        for timer in self._timers:
+            due = timer.next_due()
+            if due is not None and (best[1] is None or due < best[1]):
+                best = (timer, due)
+        return best
 
     def _summary(self) -> str:
         names = [f"{type(e).__name__}({e.event_id})" for e in list(self._published)[-10:]]
