@@ -43,6 +43,7 @@ class RedisServer:
         username: str | None = None,
         password: str | None = None,
         tls: bool = False,
+        persist: bool = False,
         binary: str | None = None,
     ) -> None:
         found = binary or shutil.which("redis-server")
@@ -56,6 +57,7 @@ class RedisServer:
         self.username = username
         self.password = password
         self.tls = tls
+        self.persist = persist
         self._dir = Path(tempfile.mkdtemp(prefix="hexbus-redis-"))
         self._process: subprocess.Popen[bytes] | None = None
         if tls:
@@ -78,6 +80,9 @@ class RedisServer:
 
     def start(self, timeout: float = 10.0) -> RedisServer:
         """Start (or restart) the server and wait until it answers PING."""
+        # persist=True: an append-only file synced on every write, so even SIGKILL keeps data
+        # and a restart reloads it, as a production server configured for durability would.
+        aof = ["yes", "--appendfsync", "always"] if self.persist else ["no"]
         args = [
             self.binary,
             "--bind",
@@ -85,7 +90,7 @@ class RedisServer:
             "--save",
             "",
             "--appendonly",
-            "no",
+            *aof,
             "--dir",
             str(self._dir),
             "--daemonize",
