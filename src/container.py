@@ -21,7 +21,19 @@ from .adapters.dramatiq.event_bus import DramatiqEventBus
 from .adapters.dramatiq.keys import RedisKeys
 from .adapters.dramatiq.schedule_state import RedisScheduleState
 from .adapters.in_memory.event_bus import InMemoryEventBus
+from .adapters.in_memory.repositories import (
+    InMemoryAppointmentRepository,
+    InMemoryInvoiceRepository,
+)
 from .adapters.in_memory.schedule_state import InMemoryScheduleState
+from .adapters.notifiers.logging_notifier import LoggingNotifier
+from .application.booking import (
+    BookAppointment,
+    CancelAppointment,
+    HandlePaymentWebhook,
+    IssueInvoice,
+    register_booking_handlers,
+)
 from .application.processor import DomainEventsProcessor
 from .application.recurring import RecurringScheduler
 from .domain.errors import ConfigurationError
@@ -83,6 +95,36 @@ class Container(containers.DeclarativeContainer):
         queue=queue_bus.provided.dead_letters,
     )
 
+    # --- the reference booking domain ------------------------------------------------------
+    # In-memory repositories and a notifier that only logs: the reference domain shows the
+    # bus, not a database or an SMS provider. Tests and the demo override ``notifier``.
+    appointments = providers.Singleton(InMemoryAppointmentRepository)
+    invoices = providers.Singleton(InMemoryInvoiceRepository)
+    notifier = providers.Singleton(LoggingNotifier)
+
+    book_appointment = providers.Factory(
+        BookAppointment, appointments=appointments, event_bus=event_bus, clock=clock
+    )
+    cancel_appointment = providers.Factory(
+        CancelAppointment, appointments=appointments, event_bus=event_bus, clock=clock
+    )
+    handle_payment_webhook = providers.Factory(
+        HandlePaymentWebhook, appointments=appointments, event_bus=event_bus, clock=clock
+    )
+    issue_invoice = providers.Factory(
+        IssueInvoice, invoices=invoices, event_bus=event_bus, clock=clock
+    )
+    # A Singleton, so the handlers are registered once however often it is asked for
+    # (its value is the tuple of their specs).
+    booking = providers.Singleton(
+        register_booking_handlers,
+        processor,
+        notifier=notifier,
+        appointments=appointments,
+        event_bus=event_bus,
+        clock=clock,
+    )
+
 
 def create_container(env: Mapping[str, str] | None = None, **overrides: object) -> Container:
     """A container built from ``env`` (default: ``os.environ``), settings checked now.
@@ -97,6 +139,7 @@ def create_container(env: Mapping[str, str] | None = None, **overrides: object) 
         if not isinstance(provider, providers.Provider):
             raise ConfigurationError(name, "is not a provider of hexbus.container.Container")
         provider.override(providers.Object(value))
+    container.booking()  # after the overrides, so the handlers get the overriding notifier
     if not container.settings().use_queue_event_bus:
         # On the in-memory bus, recurring schedules fire as its clock advances.
         container.in_memory_bus().add_timer(container.recurring())

@@ -15,10 +15,12 @@ from .handlers import (
 from .idempotency import IdempotencyStore
 from .notifier import Channel, Notification, Notifier
 from .observer import BusObserver
+from .repositories import AppointmentRepository, InvoiceRepository
 
 __all__ = [
     "DEFAULT_QUEUE",
     "NO_RETRY",
+    "AppointmentRepository",
     "BusObserver",
     "Channel",
     "Clock",
@@ -31,6 +33,7 @@ __all__ = [
     "Handler",
     "HandlerSpec",
     "IdempotencyStore",
+    "InvoiceRepository",
     "Notification",
     "Notifier",
     "Priority",

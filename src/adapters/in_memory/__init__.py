@@ -1,7 +1,15 @@
-"""In-memory adapters: the synchronous event bus and the stores it needs."""
+"""In-memory adapters: the synchronous event bus, the stores it needs, the booking repositories."""
 
 from .dead_letters import InMemoryDeadLetters
 from .event_bus import HandlerRun, InMemoryEventBus
 from .idempotency import InMemoryIdempotencyStore
+from .repositories import InMemoryAppointmentRepository, InMemoryInvoiceRepository
 
-__all__ = ["HandlerRun", "InMemoryDeadLetters", "InMemoryEventBus", "InMemoryIdempotencyStore"]
+__all__ = [
+    "HandlerRun",
+    "InMemoryAppointmentRepository",
+    "InMemoryDeadLetters",
+    "InMemoryEventBus",
+    "InMemoryIdempotencyStore",
+    "InMemoryInvoiceRepository",
+]

@@ -1,5 +1,6 @@
 """The reference hospital/booking domain: appointments, payments, invoices."""
 
+from .appointment import Appointment, AppointmentStatus, Canceller
 from .events import (
     AppointmentCancelled,
     AppointmentConfirmed,
@@ -9,12 +10,17 @@ from .events import (
     InvoiceLine,
     PaymentSucceeded,
 )
+from .invoice import Invoice
 
 __all__ = [
+    "Appointment",
     "AppointmentCancelled",
     "AppointmentConfirmed",
     "AppointmentCreated",
+    "AppointmentStatus",
+    "Canceller",
     "Contact",
+    "Invoice",
     "InvoiceIssued",
     "InvoiceLine",
     "PaymentSucceeded",

@@ -8,6 +8,7 @@ the wire contract: ``<context>.<past-tense fact>``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -50,6 +51,12 @@ class InvoiceLine:
     def total(self) -> Decimal:
         """quantity x unit price."""
         return self.unit_price * self.quantity
+
+
+def _lines(value: Iterable[InvoiceLine]) -> tuple[InvoiceLine, ...]:
+    # A typed converter: with a bare ``converter=tuple`` mypy cannot tell what the generated
+    # __init__ accepts and rejects every call that passes lines.
+    return tuple(value)
 
 
 @attrs.frozen(kw_only=True)
@@ -123,7 +130,7 @@ class InvoiceIssued(DomainEvent):
     patient_id: str = attrs.field(validator=non_empty_text)
     patient: Contact
     appointment_id: str | None = None
-    lines: tuple[InvoiceLine, ...] = attrs.field(converter=tuple)
+    lines: tuple[InvoiceLine, ...] = attrs.field(converter=_lines)
     currency: str = attrs.field(validator=currency_code)
     due_on: date
 

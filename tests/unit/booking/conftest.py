@@ -1,0 +1,113 @@
+"""Fixtures for the booking domain: the real handlers on the in-memory bus, on virtual time.
+
+Nothing is mocked. The notifier is a RecordingNotifier behind a FlakyNotifier (so a test can
+stage an outage), the repositories are the in-memory ones, and retries back off on a
+VirtualClock with the random part of the jitter fixed at 0, so a test that waits minutes of
+backoff takes no time and sees the same times every run.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import attrs
+import pytest
+
+from hexbus.adapters.clocks import VirtualClock
+from hexbus.adapters.in_memory import (
+    InMemoryAppointmentRepository,
+    InMemoryEventBus,
+    InMemoryInvoiceRepository,
+)
+from hexbus.adapters.notifiers import FlakyNotifier, RecordingNotifier
+from hexbus.application import DomainEventsProcessor
+from hexbus.application.booking import (
+    BookAppointment,
+    CancelAppointment,
+    HandlePaymentWebhook,
+    IssueInvoice,
+    register_booking_handlers,
+)
+from hexbus.domain.booking import Appointment, Contact
+from hexbus.ports import PublishResult
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+PATIENT = Contact(name="Ana Lopez", email="ana@example.com", phone="+34600123456")
+DOCTOR = Contact(name="Dr. Ruiz", email="ruiz@clinic.example")
+
+
+@attrs.define
+class Booking:
+    """The booking domain wired for a test, like the container wires it for a process."""
+
+    clock: VirtualClock
+    bus: InMemoryEventBus
+    sent: RecordingNotifier
+    notifier: FlakyNotifier
+    appointments: InMemoryAppointmentRepository
+    invoices: InMemoryInvoiceRepository
+    book: BookAppointment
+    cancel: CancelAppointment
+    pay: HandlePaymentWebhook
+    issue_invoice: IssueInvoice
+
+    def book_one(
+        self,
+        appointment_id: str = "apt-1",
+        *,
+        patient: Contact = PATIENT,
+        doctor: Contact = DOCTOR,
+        clinic_id: str = "clinic-1",
+    ) -> Appointment:
+        """Book an appointment for tomorrow with sensible defaults."""
+        return self.book(
+            appointment_id=appointment_id,
+            patient_id="pat-1",
+            patient=patient,
+            doctor_id="doc-1",
+            doctor=doctor,
+            clinic_id=clinic_id,
+            starts_at=NOW + timedelta(days=1),
+            price=Decimal("60.00"),
+            currency="EUR",
+        )
+
+    def pay_for(
+        self, appointment_id: str = "apt-1", transaction_id: str = "txn-1"
+    ) -> PublishResult:
+        """Deliver the provider's webhook for a payment of ``appointment_id``."""
+        return self.pay(
+            transaction_id=transaction_id,
+            appointment_id=appointment_id,
+            amount=Decimal("60.00"),
+            currency="EUR",
+            provider="stripe",
+        )
+
+
+@pytest.fixture
+def booking() -> Booking:
+    clock = VirtualClock(NOW)
+    processor = DomainEventsProcessor()
+    bus = InMemoryEventBus(processor, clock=clock, random_fraction=lambda: 0.0)
+    sent = RecordingNotifier()
+    notifier = FlakyNotifier(sent)
+    appointments = InMemoryAppointmentRepository()
+    invoices = InMemoryInvoiceRepository()
+    register_booking_handlers(
+        processor, notifier=notifier, appointments=appointments, event_bus=bus, clock=clock
+    )
+    return Booking(
+        clock=clock,
+        bus=bus,
+        sent=sent,
+        notifier=notifier,
+        appointments=appointments,
+        invoices=invoices,
+        book=BookAppointment(appointments, bus, clock),
+        cancel=CancelAppointment(appointments, bus, clock),
+        pay=HandlePaymentWebhook(appointments, bus, clock),
+        issue_invoice=IssueInvoice(invoices, bus, clock),
+    )
