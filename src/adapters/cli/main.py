@@ -18,6 +18,7 @@ from rich.table import Table
 from ... import __version__
 from ...container import create_container
 from ...domain.errors import HexbusError
+from ...ports.handlers import RateLimit
 from .demo import run_demo
 from .scheduling import scheduler, schedules
 from .worker import worker, worker_process
@@ -34,7 +35,8 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
 )
-console = Console()
+# Piped output (CI logs, grep) gets wide tables instead of rich's 80-column default.
+console = Console() if sys.stdout.isatty() else Console(width=160)
 errors = Console(stderr=True)
 
 
@@ -90,7 +92,7 @@ def handlers(
             f"{retry.min_backoff.total_seconds():g}s..{retry.max_backoff.total_seconds():g}s",
             f"{spec.timeout.total_seconds():g}s" if spec.timeout else "-",
             spec.priority.name.lower(),
-            f"{limit.limit}/{limit.period.total_seconds():g}s per {limit.name}" if limit else "-",
+            _describe_limit(limit),
         )
     console.print(table)
 
@@ -122,3 +124,10 @@ def run() -> None:
     except HexbusError as error:
         errors.print(f"[bold red]error:[/] {error}")
         sys.exit(2)
+
+
+def _describe_limit(limit: RateLimit | None) -> str:
+    if limit is None:
+        return "-"
+    key = limit.key if isinstance(limit.key, str) else getattr(limit.key, "__name__", "key")
+    return f"{limit.limit}/{limit.period.total_seconds():g}s per {key} ({limit.name})"

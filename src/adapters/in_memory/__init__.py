@@ -1,8 +1,9 @@
 """In-memory adapters: the synchronous event bus, the stores it needs, the booking repositories."""
 
 from .dead_letters import InMemoryDeadLetters
-from .event_bus import HandlerRun, InMemoryEventBus
+from .event_bus import InMemoryEventBus
 from .idempotency import InMemoryIdempotencyStore
+from .recorded import HandlerRun
 from .repositories import InMemoryAppointmentRepository, InMemoryInvoiceRepository
 
 __all__ = [

@@ -15,16 +15,15 @@ against both), with these differences of mechanism only:
 
 from __future__ import annotations
 
-import heapq
+import logging
 import random
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 from uuid import UUID
 
-import attrs
 import tenacity
 
 from ...application.delivery import AttemptResult, HandlerRunner, dead_letter_for
@@ -43,28 +42,14 @@ from ...ports.schedules import TimerSource
 from ..clocks import SystemClock, VirtualClock
 from .dead_letters import InMemoryDeadLetters
 from .idempotency import InMemoryIdempotencyStore
+from .rate_limits import SlidingWindows
+from .recorded import HandlerRun, RecordedEvents
+from .timeline import Due, Timeline
 
 E = TypeVar("E", bound=DomainEvent)
+log = logging.getLogger("hexbus.in_memory")
 
 DEFAULT_RETENTION = timedelta(days=7)
-
-
-@attrs.frozen
-class HandlerRun:
-    """One attempt of one handler, as the in-memory bus recorded it (for assertions)."""
-
-    event_id: UUID
-    handler: str
-    attempt: int
-    outcome: str
-    error: str | None = None
-
-
-@attrs.define
-class _Pending:
-    event: DomainEvent
-    due_at: datetime
-    sequence: int
 
 
 class _Failed(Exception):
@@ -75,7 +60,7 @@ class _Failed(Exception):
         self.error = error
 
 
-class InMemoryEventBus:
+class InMemoryEventBus(RecordedEvents):
     """An :class:`EventBus` and :class:`EventScheduler` that dispatches in the caller's thread.
 
     ``raise_errors=True`` re-raises a handler's final error to the publisher after it has been
@@ -119,9 +104,10 @@ class InMemoryEventBus:
         self._queue: deque[tuple[DomainEvent, tuple[HandlerSpec, ...] | None]] = deque()
         self._dispatching = False
         self._raised: list[BaseException] = []
-        self._heap: list[tuple[datetime, int, UUID]] = []
-        self._pending: dict[UUID, _Pending] = {}
-        self._sequence = 0
+        self._timeline = Timeline()
+        self._windows = SlidingWindows()
+        self._ticker: threading.Thread | None = None
+        self._wake = threading.Event()
         self._timers: list[TimerSource] = []
         self._published: deque[DomainEvent] = deque(maxlen=record_limit)
         self._runs: deque[HandlerRun] = deque(maxlen=record_limit)
@@ -167,7 +153,7 @@ class InMemoryEventBus:
     def cancel(self, event_id: UUID) -> bool:
         """Cancel a scheduled event; False when it is not pending."""
         with self._lock:
-            if self._pending.pop(event_id, None) is None:
+            if self._timeline.cancel(event_id) is None:
                 return False
         if self.observer:
             self.observer.cancelled(event_id)
@@ -181,10 +167,10 @@ class InMemoryEventBus:
         if due_at is None:
             raise ValueError("reschedule needs delay= or at=")
         with self._lock:
-            pending = self._pending.pop(event_id, None)
-            if pending is None:
+            held = self._timeline.cancel(event_id)
+            if held is None:
                 return False
-            self._hold(pending.event, due_at)
+            self._hold(held.event, due_at)
             return True
 
     # --- time ------------------------------------------------------------------------------
@@ -207,7 +193,7 @@ class InMemoryEventBus:
         while True:
             with self._lock:
                 timer, timer_due = self._next_timer()
-                event_due = self._heap[0][0] if self._heap else None
+                event_due = self._timeline.next_time()
                 if (
                     timer is not None
                     and timer_due is not None
@@ -217,7 +203,7 @@ class InMemoryEventBus:
                     clock.set(max(timer_due, clock.now()))
                     fired += timer.run_due(clock.now())
                     continue
-                due = self._next_due(target)
+                due = self._timeline.pop_due(target)
                 if due is None:
                     break
                 clock.set(max(due.due_at, clock.now()))
@@ -231,7 +217,7 @@ class InMemoryEventBus:
         fired = sum(timer.run_due(self.clock.now()) for timer in self._timers)
         while True:
             with self._lock:
-                due = self._next_due(self.clock.now())
+                due = self._timeline.pop_due(self.clock.now())
                 if due is None:
                     return fired
                 fired += self._fire(due)
@@ -240,61 +226,10 @@ class InMemoryEventBus:
     def scheduled(self) -> tuple[tuple[datetime, DomainEvent], ...]:
         """Pending scheduled events as (due time, event), soonest first."""
         with self._lock:
-            items = sorted(self._pending.values(), key=lambda p: (p.due_at, p.sequence))
-        return tuple((p.due_at, p.event) for p in items)
+            items = self._timeline.scheduled_events()
+        return tuple((d.due_at, d.event) for d in items)
 
-    # --- test double helpers ---------------------------------------------------------------
-
-    @property
-    def published(self) -> tuple[DomainEvent, ...]:
-        """Every accepted event (duplicates excluded), in publishing order."""
-        return tuple(self._published)
-
-    @property
-    def runs(self) -> tuple[HandlerRun, ...]:
-        """Every handler attempt, in order."""
-        return tuple(self._runs)
-
-    def events_of_type(self, event_class: type[E]) -> list[E]:
-        """Accepted events of one class, in order."""
-        return [e for e in self._published if type(e) is event_class]
-
-    def event(self, event_id: UUID) -> DomainEvent:
-        """The accepted event with this id; KeyError naming what was published otherwise."""
-        for candidate in self._published:
-            if candidate.event_id == event_id:
-                return candidate
-        raise KeyError(f"no event {event_id} was published; published: {self._summary()}")
-
-    def count(self, event_class: type[DomainEvent] | None = None) -> int:
-        """How many events (of one class) were accepted."""
-        if event_class is None:
-            return len(self._published)
-        return sum(1 for e in self._published if type(e) is event_class)
-
-    def assert_published(self, event_class: type[E], **fields: Any) -> E:
-        """The last accepted ``event_class`` event whose fields match; AssertionError if none."""
-        for candidate in reversed(self.events_of_type(event_class)):
-            if all(getattr(candidate, k) == v for k, v in fields.items()):
-                return candidate
-        wanted = ", ".join(f"{k}={v!r}" for k, v in fields.items())
-        raise AssertionError(
-            f"no {event_class.__name__}({wanted}) was published; published: {self._summary()}"
-        )
-
-    def assert_not_published(self, event_class: type[DomainEvent]) -> None:
-        """AssertionError if any ``event_class`` event was accepted."""
-        if self.count(event_class):
-            raise AssertionError(f"{event_class.__name__} was published: {self._summary()}")
-
-    def succeeded(self, handler: str) -> list[UUID]:
-        """Event ids the named handler succeeded for, in order."""
-        return [r.event_id for r in self._runs if r.handler == handler and r.outcome == "ok"]
-
-    def clear(self) -> None:
-        """Forget the records (not the idempotency keys, which are the contract)."""
-        self._published.clear()
-        self._runs.clear()
+    # --- redelivery ------------------------------------------------------------------------
 
     def redeliver(self, event: DomainEvent) -> None:
         """Deliver an event again, as an at-least-once broker may (contract tests use this)."""
@@ -324,6 +259,15 @@ class InMemoryEventBus:
             raise error
 
     def _deliver(self, event: DomainEvent, spec: HandlerSpec) -> None:
+        limit = spec.rate_limit
+        if limit is not None:
+            frees_at = self._windows.take(
+                limit.bucket_for(event), limit.limit, limit.period, self.clock.now()
+            )
+            if frees_at is not None:  # waiting for a slot is not an attempt
+                self._timeline.hold(event, frees_at, only=(spec,))
+                self._tick_later()
+                return
         result = self._runner.run(event, spec, 1)
         self._record(event, spec, 1, result)
         if result.done:
@@ -423,23 +367,37 @@ class InMemoryEventBus:
         return at
 
     def _hold(self, event: DomainEvent, due_at: datetime) -> None:
-        self._sequence += 1
-        self._pending[event.event_id] = _Pending(event, due_at, self._sequence)
-        heapq.heappush(self._heap, (due_at, self._sequence, event.event_id))
+        self._timeline.hold(event, due_at)
+        self._tick_later()
 
-    def _next_due(self, horizon: datetime) -> _Pending | None:
-        while self._heap and self._heap[0][0] <= horizon:
-            _, sequence, event_id = heapq.heappop(self._heap)
-            pending = self._pending.get(event_id)
-            if pending is not None and pending.sequence == sequence:
-                del self._pending[event_id]
-                return pending
-        return None
-
-    def _fire(self, pending: _Pending) -> int:
-        self._queue.append((pending.event, None))
+    def _fire(self, due: Due) -> int:
+        self._queue.append((due.event, due.only))
         self._drain()
         return 1
+
+    def _tick_later(self) -> None:
+        """On a real clock, fire held things when due (a virtual clock waits for advance())."""
+        if isinstance(self.clock, VirtualClock):
+            return
+        self._wake.set()
+        if self._ticker is None:
+            self._ticker = threading.Thread(target=self._tick, name="hexbus-timeline", daemon=True)
+            self._ticker.start()
+
+    def _tick(self) -> None:
+        while True:
+            with self._lock:
+                next_time = self._timeline.next_time()
+            wait = 1.0 if next_time is None else (next_time - self.clock.now()).total_seconds()
+            if wait > 0:
+                self._wake.wait(timeout=min(wait, 1.0))
+                self._wake.clear()
+                continue
+            try:
+                self.run_due()
+            except Exception:
+                log.exception("firing due events failed; trying again in a second")
+                self._wake.wait(timeout=1.0)
 
     def _next_timer(self) -> tuple[TimerSource | None, datetime | None]:
         best: tuple[TimerSource | None, datetime | None] = (None, None)
@@ -448,7 +406,3 @@ class InMemoryEventBus:
             if due is not None and (best[1] is None or due < best[1]):
                 best = (timer, due)
         return best
-
-    def _summary(self) -> str:
-        names = [f"{type(e).__name__}({e.event_id})" for e in list(self._published)[-10:]]
-        return ", ".join(names) or "nothing"
