@@ -80,14 +80,21 @@ class HandlerRunner:
         spec: HandlerSpec,
         attempt: int,
         *,
-        record_success: Callable[[], None] | None = None,
+        record_success: Callable[[timedelta], None] | None = None,
+        check_done: Callable[[], bool] | None = None,
     ) -> AttemptResult:
         """One attempt; never raises what the handler raised, returns it instead.
 
-        ``record_success`` replaces the ledger write for an adapter that records the success
-        together with something else (the Redis adapter acks the message in the same script).
+        ``record_success`` and ``check_done`` replace the ledger's write and read for an
+        adapter that does them together with something else (the Redis adapter acks the
+        message, or marks the handler running, in the same script).
         """
-        if self._ledger.has_succeeded(event.event_id, spec.name):
+        done = (
+            check_done()
+            if check_done is not None
+            else self._ledger.has_succeeded(event.event_id, spec.name)
+        )
+        if done:
             self._observer.handler_skipped(event, spec)
             return SKIPPED
         self._observer.handler_started(event, spec, attempt)
@@ -108,7 +115,7 @@ class HandlerRunner:
         if record_success is None:
             self._ledger.record_success(event.event_id, spec.name, self._success_ttl)
         else:
-            record_success()
+            record_success(elapsed)
         self._observer.handler_succeeded(event, spec, attempt, elapsed)
         return DONE
 

@@ -153,6 +153,11 @@ class HandlerSpec:
     def __attrs_post_init__(self) -> None:
         if not self.name or not self.name.strip():
             raise HandlerRegistrationError("a handler name must not be empty")
+        if any(c in self.name for c in ",|") or any(c.isspace() for c in self.name):
+            raise HandlerRegistrationError(
+                f"handler name {self.name!r} must not contain ',', '|' or white space "
+                "(status records use them as separators)"
+            )
         if not QUEUE_NAME.match(self.queue):
             raise HandlerRegistrationError(
                 f"queue name {self.queue!r} must be 1-48 lower-case letters, digits, '_' or "

@@ -149,8 +149,9 @@ class HexbusConsumer(Consumer):
                 self._keys.messages(queue),
                 self._keys.acks(self.broker.broker_id, queue),
                 self._keys.heartbeats,
+                self._keys.paused,
             ],
-            args=[room, self.broker.broker_id, int(time.time() * 1000)],
+            args=[room, self.broker.broker_id, int(time.time() * 1000), queue],
         )
         for i in range(0, len(flat), 2):
             redis_id = flat[i].decode() if isinstance(flat[i], bytes) else str(flat[i])

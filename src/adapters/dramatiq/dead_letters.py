@@ -27,6 +27,7 @@ from .connection import with_retries
 from .keys import RedisKeys
 from .messages import build_message, delivery_id, queue_for
 from .scripts import Scripts
+from .tracking import Tracking, minute_now, ms
 
 PAGE = 500
 
@@ -43,6 +44,7 @@ class RedisDeadLetters:
         clock: Clock,
         *,
         retention: timedelta,
+        tracking: Tracking | None = None,
     ) -> None:
         self._client = client
         self._keys = keys
@@ -50,20 +52,48 @@ class RedisDeadLetters:
         self._processor = processor
         self._clock = clock
         self.retention = retention
+        self.tracking = tracking or Tracking()
 
     # --- recording (workers) ---------------------------------------------------------------
 
-    def record(self, dead_letter: DeadLetter, *, acks: str, messages: str, redis_id: str) -> None:
-        """Keep ``dead_letter`` and ack the message it came from, in one script."""
+    def record(
+        self,
+        dead_letter: DeadLetter,
+        *,
+        acks: str,
+        messages: str,
+        redis_id: str,
+        counts_as_failure: bool = True,
+    ) -> None:
+        """Keep ``dead_letter`` and ack the message it came from, in one script.
+
+        Also counts it against its queue, and marks the handler dead in the event's status.
+        """
         horizon = self._clock.now() - self.retention
+        queue = dead_letter.queue
         self._scripts.dead_letter(
-            keys=[acks, messages, self._keys.dead, self._keys.dead_items],
+            keys=[
+                acks,
+                messages,
+                self._keys.dead,
+                self._keys.dead_items,
+                self._keys.stats(queue),
+                self._keys.stats_bucket(queue, minute_now()),
+                self._keys.status(dead_letter.event_id or "none"),
+            ],
             args=[
                 redis_id,
                 dead_letter.id,
                 _ms(dead_letter.failed_at),
                 dump_dead_letter(dead_letter),
                 _ms(horizon),
+                dead_letter.handler or "",
+                dead_letter.attempts,
+                dead_letter.error[:500],
+                self.tracking.flag,
+                ms(self.tracking.bucket_ttl),
+                self._keys.namespace,
+                "1" if counts_as_failure else "0",
             ],
         )
 
@@ -120,6 +150,7 @@ class RedisDeadLetters:
                 if dead_letter.event_id
                 else f"dead/{dead_letter.id}"
             ),
+            event_id=str(dead_letter.event_id or ""),
         )
         requeue = with_retries(self._scripts.requeue_dead, what="retry a dead letter")
         done = requeue(
@@ -129,8 +160,16 @@ class RedisDeadLetters:
                 self._keys.queue(message.queue),
                 self._keys.messages(message.queue),
                 self._keys.wake(message.queue),
+                self._keys.status(dead_letter.event_id or "none"),
             ],
-            args=[dead_letter_id, message.redis_id, message.body],
+            args=[
+                dead_letter_id,
+                message.redis_id,
+                message.body,
+                spec.name,
+                _ms(self._clock.now()),
+                self._keys.namespace,
+            ],
         )
         if not done:
             raise DeadLetterNotFound(dead_letter_id)
@@ -151,8 +190,9 @@ class RedisDeadLetters:
 
     def remove(self, dead_letter_id: str) -> None:
         """Delete it; DeadLetterNotFound when it was not there."""
-        removed = self._scripts.remove_entry(
-            keys=[self._keys.dead, self._keys.dead_items], args=[dead_letter_id]
+        removed = self._scripts.remove_dead(
+            keys=[self._keys.dead, self._keys.dead_items],
+            args=[dead_letter_id, self._keys.namespace],
         )
         if not removed:
             raise DeadLetterNotFound(dead_letter_id)
@@ -162,8 +202,9 @@ class RedisDeadLetters:
         horizon = _ms(self._clock.now() - self.retention)
         stale: Any = self._client.zrangebyscore(self._keys.dead, "-inf", f"({horizon}")
         for dead_letter_id in stale:
-            self._scripts.remove_entry(
-                keys=[self._keys.dead, self._keys.dead_items], args=[dead_letter_id]
+            self._scripts.remove_dead(
+                keys=[self._keys.dead, self._keys.dead_items],
+                args=[dead_letter_id, self._keys.namespace],
             )
         return len(stale)
 

@@ -50,6 +50,7 @@ from .keys import RedisKeys
 from .messages import ATTEMPT, build_message
 from .scripts import Scripts
 from .timeouts import DeadlineExceeded, Watchdog
+from .tracking import Tracking, minute_now, ms
 
 log = logging.getLogger("hexbus.worker")
 
@@ -59,6 +60,7 @@ class _Context:
     """Where the message being processed lives, for the scripts that settle it."""
 
     proxy: MessageProxy
+    event_id: str
     queue: str
     redis_id: str
     acks: str
@@ -84,6 +86,7 @@ class Deliverer:
         broker_id: Callable[[], str],
         watchdog: Watchdog | None = None,
         random_fraction: Callable[[], float] = random.random,
+        tracking: Tracking | None = None,
     ) -> None:
         self._processor = processor
         self._keys = keys
@@ -96,6 +99,7 @@ class Deliverer:
         self._broker_id = broker_id
         self._watchdog = watchdog
         self._random = random_fraction
+        self._tracking = tracking or Tracking()
         self._runner = HandlerRunner(
             RedisIdempotencyStore(client, keys, clock),
             observer,
@@ -157,15 +161,48 @@ class Deliverer:
                 event,
                 spec,
                 context.attempt,
-                record_success=lambda: self._complete(event.event_id, spec.name, context),
+                record_success=lambda elapsed: self._complete(
+                    event.event_id, spec.name, context, elapsed
+                ),
+                check_done=lambda: self._start(event.event_id, spec.name, context),
             )
         except DeadlineExceeded:  # arrived just as the handler returned
             return AttemptResult(AttemptOutcome.FAILED, HandlerTimeout("handler timed out"))
 
-    def _complete(self, event_id: UUID, handler: str, context: _Context) -> None:
+    def _start(self, event_id: UUID, handler: str, context: _Context) -> bool:
+        """Whether the handler already succeeded; if not, its status becomes running."""
+        done = self._scripts.start(
+            keys=[self._keys.done(event_id), self._keys.status(event_id)],
+            args=[handler, self._now_ms(), context.attempt, self._tracking.flag],
+        )
+        return bool(done)
+
+    def _complete(
+        self, event_id: UUID, handler: str, context: _Context, elapsed: timedelta
+    ) -> None:
+        track = self._tracking
         self._scripts.complete(
-            keys=[self._keys.done(event_id), context.acks, context.messages],
-            args=[handler, self._now_ms(), self._ttl_ms, context.redis_id],
+            keys=[
+                self._keys.done(event_id),
+                context.acks,
+                context.messages,
+                self._keys.status(event_id),
+                self._keys.stats_bucket(context.queue, minute_now()),
+                self._keys.recent,
+            ],
+            args=[
+                handler,
+                self._now_ms(),
+                self._ttl_ms,
+                context.redis_id,
+                int(elapsed.total_seconds() * 1000),
+                track.flag,
+                ms(track.bucket_ttl),
+                ms(track.succeeded_ttl),
+                track.succeeded_keep,
+                str(event_id),
+                self._keys.namespace,
+            ],
         )
 
     def _after_failure(
@@ -179,7 +216,7 @@ class Deliverer:
         policy = spec.retry
         if policy.is_retryable(error) and context.attempt < policy.max_attempts:
             due = self._clock.now() + policy.backoff(context.attempt, self._random())
-            self._defer(context, spec.name, envelope_json, due, context.attempt + 1)
+            self._defer(context, spec.name, envelope_json, due, context.attempt + 1, error=error)
             self._observer.handler_failed(event, spec, context.attempt, error, due)
             return
         dead_letter = dead_letter_for(
@@ -220,22 +257,47 @@ class Deliverer:
         return False
 
     def _defer(
-        self, context: _Context, handler: str, envelope_json: str, due: datetime, attempt: int
+        self,
+        context: _Context,
+        handler: str,
+        envelope_json: str,
+        due: datetime,
+        attempt: int,
+        *,
+        error: BaseException | None = None,
     ) -> None:
+        """Schedule the next run: a retry (``error`` given) or a wait for a rate-limit slot."""
+        event_id = context.event_id
         message = build_message(
             queue=context.queue,
             handler=handler,
             envelope_json=envelope_json,
             message_id=context.proxy.message_id,
+            event_id=event_id,
             attempt=attempt,
         )
         self._scripts.defer(
-            keys=[context.acks, context.messages, self._keys.schedule, self._keys.schedule_items],
+            keys=[
+                context.acks,
+                context.messages,
+                self._keys.schedule,
+                self._keys.schedule_items,
+                self._keys.stats(context.queue),
+                self._keys.stats_bucket(context.queue, minute_now()),
+                self._keys.status(event_id or "none"),
+            ],
             args=[
                 context.redis_id,
                 message.redis_id,
                 int(due.timestamp() * 1000),
                 json.dumps([message.as_entry()], separators=(",", ":")),
+                "wait" if error is None else "retry",
+                handler,
+                context.attempt,
+                "" if error is None else f"{type(error).__name__}: {error}"[:500],
+                self._now_ms(),
+                self._tracking.flag,
+                ms(self._tracking.bucket_ttl),
             ],
         )
         context.proxy.options[SETTLED] = True
@@ -300,8 +362,11 @@ class Deliverer:
         queue = proxy.queue_name
         redis_id = proxy.options["redis_message_id"]
         attempt = proxy.options.get(ATTEMPT, 1)
+        args = proxy.args
+        event_id = _event_id_of(args[1]) if len(args) > 1 else None
         return _Context(
             proxy=proxy,
+            event_id=str(event_id) if event_id else "",
             queue=queue,
             redis_id=redis_id,
             acks=self._keys.acks(self._broker_id(), queue),

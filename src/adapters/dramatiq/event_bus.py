@@ -31,6 +31,7 @@ from .dead_letters import RedisDeadLetters
 from .keys import RedisKeys
 from .messages import QueuedMessage, build_message, delivery_id, queue_for
 from .scripts import Scripts
+from .tracking import Tracking, ms
 
 DEFAULT_RETENTION = timedelta(days=7)
 
@@ -54,6 +55,7 @@ class DramatiqEventBus:
         retention: timedelta = DEFAULT_RETENTION,
         dead_letter_retention: timedelta = DEFAULT_RETENTION,
         publish_attempts: int = 4,
+        tracking: Tracking | None = None,
     ) -> None:
         self.processor = processor
         self.client = client
@@ -62,6 +64,7 @@ class DramatiqEventBus:
         self.clock: Clock = clock or SystemClock()
         self.observer = ObserverGroup(observers)
         self.retention = retention
+        self.tracking = tracking or Tracking()
         self.scripts = Scripts.register(client)
         self.dead_letters = RedisDeadLetters(
             client,
@@ -70,6 +73,7 @@ class DramatiqEventBus:
             processor,
             self.clock,
             retention=dead_letter_retention,
+            tracking=self.tracking,
         )
         self._ttl_ms = max(int(retention.total_seconds() * 1000), 1)
         self._publish_one = with_retries(
@@ -111,8 +115,9 @@ class DramatiqEventBus:
 
     def cancel(self, event_id: UUID) -> bool:
         """Remove a scheduled event before it is due; False when it is not pending."""
-        removed = with_retries(self.scripts.remove_entry, what="cancel the event")(
-            keys=[self.keys.schedule, self.keys.schedule_items], args=[str(event_id)]
+        removed = with_retries(self.scripts.cancel, what="cancel the event")(
+            keys=[self.keys.schedule, self.keys.schedule_items, self.keys.status(event_id)],
+            args=[str(event_id), _ms(self.clock.now()), self.keys.namespace],
         )
         if removed:
             self.observer.cancelled(event_id)
@@ -141,6 +146,7 @@ class DramatiqEventBus:
         call = self._prepare(event, None)
         call.keys[0] = f"{call.keys[0]}:redelivery:{call.args[0]}"  # a fresh, unused dedup key
         call.args[1] = 1000  # and let it expire at once
+        call.args[2] = "0"  # leave the status alone: succeeded handlers stay succeeded
         self._publish_one(call)
 
     # --- internals -------------------------------------------------------------------------
@@ -149,31 +155,57 @@ class DramatiqEventBus:
         if not isinstance(event, DomainEvent):
             raise TypeError(f"publish takes a DomainEvent, got {type(event).__name__}")
         envelope = self.serializer.dumps(event)
+        event_id = str(event.event_id)
         messages = [
             build_message(
                 queue=queue_for(spec),
                 handler=spec.name,
                 envelope_json=envelope,
                 message_id=delivery_id(event.event_id, spec.name),
+                event_id=event_id,
             )
             for spec in self.processor.handlers_for(event.event_type)
         ]
         token = uuid.uuid4().hex
         published = self.keys.published(event.event_id)
+        status = self.keys.status(event_id)
+        track = self.tracking
+        now = _ms(self.clock.now())
+        handlers = ",".join(m.handler for m in messages)
         if due_at is not None and due_at > self.clock.now():
             entry = json.dumps([m.as_entry() for m in messages], separators=(",", ":"))
             return _ScriptCall(
                 self.scripts.publish_later,
-                [published, self.keys.schedule, self.keys.schedule_items],
-                [token, self._ttl_ms, str(event.event_id), _ms(due_at), entry],
+                [published, self.keys.schedule, self.keys.schedule_items, status],
+                [
+                    token,
+                    self._ttl_ms,
+                    event_id,
+                    _ms(due_at),
+                    entry,
+                    track.flag,
+                    now,
+                    ms(track.status_ttl),
+                    event.event_type,
+                    handlers,
+                    self.keys.namespace,
+                ],
                 due_at,
             )
-        keys: list[str] = [published]
-        args: list[Any] = [token, self._ttl_ms]
+        keys: list[str] = [published, status]
+        args: list[Any] = [
+            token,
+            self._ttl_ms,
+            track.flag,
+            now,
+            ms(track.status_ttl),
+            event.event_type,
+            handlers,
+        ]
         for message in messages:
             queue = message.queue
             keys += [self.keys.queue(queue), self.keys.messages(queue), self.keys.wake(queue)]
-            args += [message.redis_id, message.body]
+            args += [message.redis_id, message.body, message.handler]
         return _ScriptCall(self.scripts.publish, keys, args, None)
 
     def _run_script(self, call: _ScriptCall) -> Any:

@@ -24,6 +24,11 @@ key                        type   holds                                       re
 {ns}:rate:{bucket}         ZSET   run id -> start time (ms), sliding window   one period
 {ns}:wake:{queue}          LIST   doorbell for idle consumers (<= 16 tokens)  trimmed on write
 {ns}:schedules             HASH   recurring schedule -> last tick (ms)        permanent
+{ns}:status:{event_id}     HASH   per-handler state, attempts, error, times   7 d (done: 24 h, N)
+{ns}:recent                ZSET   fully succeeded event ids by time           newest N kept
+{ns}:stats:{queue}         HASH   counters: scheduled, dead                   permanent (tiny)
+{ns}:stats:{queue}:{min}   HASH   succeeded, failed, dead, duration_ms / min  2 h
+{ns}:paused                SET    paused queue names                          until resumed
 {ns}:queues                SET    every queue a worker has served             permanent
 ========================== ====== =========================================== ==============
 """
@@ -100,6 +105,28 @@ class RedisKeys:
     def rate(self, bucket: str) -> str:
         """The sliding window of one rate-limit bucket."""
         return f"{self.namespace}:rate:{bucket}"
+
+    def status(self, event_id: UUID | str) -> str:
+        """One event's per-handler status."""
+        return f"{self.namespace}:status:{event_id}"
+
+    @property
+    def recent(self) -> str:
+        """Fully succeeded events, newest last, trimmed to the kept count."""
+        return f"{self.namespace}:recent"
+
+    def stats(self, queue: str) -> str:
+        """A queue's standing counters (scheduled, dead)."""
+        return f"{self.namespace}:stats:{queue}"
+
+    def stats_bucket(self, queue: str, minute: int) -> str:
+        """A queue's work in one minute (minute = epoch seconds // 60)."""
+        return f"{self.namespace}:stats:{queue}:{minute}"
+
+    @property
+    def paused(self) -> str:
+        """Queues whose messages workers must not take."""
+        return f"{self.namespace}:paused"
 
     @property
     def schedules(self) -> str:

@@ -37,15 +37,17 @@ def queue_for(spec: HandlerSpec) -> str:
 
 @attrs.frozen
 class QueuedMessage:
-    """A message ready to be written: its queue, its redis id, its JSON body."""
+    """A message ready to be written: its queue, redis id, JSON body, handler and event."""
 
     queue: str
     redis_id: str
     body: str
+    handler: str
+    event_id: str
 
     def as_entry(self) -> list[str]:
-        """The ``[queue, id, body]`` triple the schedule scripts expect."""
-        return [self.queue, self.redis_id, self.body]
+        """The ``[queue, id, body, handler, event_id]`` list the schedule scripts expect."""
+        return [self.queue, self.redis_id, self.body, self.handler, self.event_id]
 
 
 def build_message(
@@ -54,6 +56,7 @@ def build_message(
     handler: str,
     envelope_json: str,
     message_id: str,
+    event_id: str,
     attempt: int = 1,
     extra_options: dict[str, Any] | None = None,
 ) -> QueuedMessage:
@@ -69,7 +72,7 @@ def build_message(
         f'"options":{json.dumps(options, separators=(",", ":"))},'
         f'"message_id":{json.dumps(message_id)},"message_timestamp":{int(time.time() * 1000)}}}'
     )
-    return QueuedMessage(queue, redis_id, body)
+    return QueuedMessage(queue, redis_id, body, handler, event_id)
 
 
 def delivery_id(event_id: uuid.UUID, handler: str) -> str:

@@ -28,7 +28,9 @@ class Scripts:
     defer: Script
     dead_letter: Script
     requeue_dead: Script
-    remove_entry: Script
+    remove_dead: Script
+    cancel: Script
+    start: Script
     reschedule: Script
     fetch: Script
     recover: Script

@@ -31,6 +31,7 @@ from .maintenance import Maintenance, MaintenanceTimings
 from .messages import ACTOR_NAME, queue_for
 from .scripts import Scripts
 from .timeouts import Watchdog
+from .tracking import Tracking
 
 log = logging.getLogger("hexbus.worker")
 
@@ -58,6 +59,7 @@ class WorkerRuntime:
         dead_letter_retention: timedelta = timedelta(days=7),
         timings: MaintenanceTimings | None = None,
         idle_timeout: timedelta = timedelta(seconds=1),
+        tracking: Tracking | None = None,
     ) -> None:
         if threads < 1:
             raise ValueError("a worker needs at least one thread")
@@ -68,7 +70,13 @@ class WorkerRuntime:
         clock = clock or SystemClock()
         scripts = Scripts.register(client)
         self.dead_letters = RedisDeadLetters(
-            client, self.keys, scripts, processor, clock, retention=dead_letter_retention
+            client,
+            self.keys,
+            scripts,
+            processor,
+            clock,
+            retention=dead_letter_retention,
+            tracking=tracking,
         )
         self.watchdog = Watchdog()
         self.deliverer = Deliverer(
@@ -83,6 +91,7 @@ class WorkerRuntime:
             retention=retention,
             broker_id=lambda: self.broker.broker_id,
             watchdog=self.watchdog,
+            tracking=tracking,
         )
         self.broker = HexbusRedisBroker(
             client=client,

@@ -3,17 +3,37 @@
 --
 -- KEYS[1] {ns}:__acks__.{broker}.{queue}, KEYS[2] {ns}:{queue}.msgs
 -- KEYS[3] {ns}:dead, KEYS[4] {ns}:dead:items
+-- KEYS[5] {ns}:stats:{queue}, KEYS[6] {ns}:stats:{queue}:{minute}, KEYS[7] {ns}:status:{event}
 -- ARGV[1] the current redis message id, ARGV[2] dead letter id, ARGV[3] failed time ms
 -- ARGV[4] dead letter JSON, ARGV[5] drop dead letters failed before this time (ms)
+-- ARGV[6] handler ('' when none), ARGV[7] attempts, ARGV[8] error, ARGV[9] track '1'/'0'
+-- ARGV[10] stats bucket TTL ms, ARGV[11] the namespace, ARGV[12] '1' if it counts as a failure
 --
 -- Why a script: the dead letter must exist before the message is acked, or a crash between
--- the two loses it; in one script there is no between.
+-- the two loses it; in one script there is no between. Per-queue dead counts move with it.
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
 redis.call('HSET', KEYS[4], ARGV[2], ARGV[4])
 redis.call('SREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('HINCRBY', KEYS[5], 'dead', 1)
+redis.call('HINCRBY', KEYS[6], 'dead', 1)
+if ARGV[12] == '1' then
+  redis.call('HINCRBY', KEYS[6], 'failed', 1)
+end
+redis.call('PEXPIRE', KEYS[6], ARGV[10])
+if ARGV[9] == '1' and ARGV[6] ~= '' and redis.call('EXISTS', KEYS[7]) == 1 then
+  local h = ARGV[6]
+  redis.call('HSET', KEYS[7], h .. '|s', 'dead', h .. '|a', ARGV[7], h .. '|e', ARGV[8],
+    h .. '|u', ARGV[3])
+  redis.call('HDEL', KEYS[7], h .. '|n')
+end
 local stale = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[5], 'LIMIT', 0, 100)
 for _, id in ipairs(stale) do
+  local item = redis.call('HGET', KEYS[4], id)
+  if item then
+    local queue = cjson.decode(item)['queue']
+    redis.call('HINCRBY', ARGV[11] .. ':stats:' .. queue, 'dead', -1)
+  end
   redis.call('ZREM', KEYS[3], id)
   redis.call('HDEL', KEYS[4], id)
 end

@@ -1,10 +1,13 @@
 -- defer: put the message being processed back on the schedule, and ack it, in one step.
--- Used for a retry after backoff, and for a run that waits for a rate-limit slot.
+-- Used for a retry after backoff ('retry'), and for a run waiting for a rate-limit slot ('wait').
 --
 -- KEYS[1] {ns}:__acks__.{broker}.{queue}, KEYS[2] {ns}:{queue}.msgs
 -- KEYS[3] {ns}:schedule, KEYS[4] {ns}:schedule:items
+-- KEYS[5] {ns}:stats:{queue}, KEYS[6] {ns}:stats:{queue}:{minute}, KEYS[7] {ns}:status:{event}
 -- ARGV[1] the current redis message id, ARGV[2] the schedule entry id
--- ARGV[3] due time ms, ARGV[4] the entry's JSON (list of one [queue, new id, new body])
+-- ARGV[3] due time ms, ARGV[4] the entry's JSON (list of one [queue, id, body, handler, event])
+-- ARGV[5] 'retry' or 'wait', ARGV[6] handler, ARGV[7] attempts so far, ARGV[8] last error
+-- ARGV[9] now ms, ARGV[10] track '1'/'0', ARGV[11] stats bucket TTL ms
 --
 -- Why a script: Dramatiq's Retries middleware enqueues the retry and then acks, and a failed
 -- enqueue still acks, losing the message. Here the retry is written and the original acked
@@ -13,4 +16,18 @@ redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
 redis.call('HSET', KEYS[4], ARGV[2], ARGV[4])
 redis.call('SREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('HINCRBY', KEYS[5], 'scheduled', 1)
+if ARGV[5] == 'retry' then
+  redis.call('HINCRBY', KEYS[6], 'failed', 1)
+  redis.call('PEXPIRE', KEYS[6], ARGV[11])
+end
+if ARGV[10] == '1' and redis.call('EXISTS', KEYS[7]) == 1 then
+  local h = ARGV[6]
+  if ARGV[5] == 'retry' then
+    redis.call('HSET', KEYS[7], h .. '|s', 'failed', h .. '|a', ARGV[7], h .. '|e', ARGV[8],
+      h .. '|u', ARGV[9], h .. '|n', ARGV[3])
+  else
+    redis.call('HSET', KEYS[7], h .. '|s', 'scheduled', h .. '|u', ARGV[9], h .. '|n', ARGV[3])
+  end
+end
 return 1

@@ -1,14 +1,18 @@
 -- fetch: take up to n message ids from a queue for one broker, returning ids with bodies.
 --
 -- KEYS[1] {ns}:{queue}, KEYS[2] {ns}:{queue}.msgs, KEYS[3] {ns}:__acks__.{broker}.{queue}
--- KEYS[4] {ns}:__heartbeats__
--- ARGV[1] n, ARGV[2] broker id, ARGV[3] now ms
+-- KEYS[4] {ns}:__heartbeats__, KEYS[5] {ns}:paused
+-- ARGV[1] n, ARGV[2] broker id, ARGV[3] now ms, ARGV[4] the queue's name
 --
--- Returns a flat list id1, body1, id2, body2, ... (a missing body comes back as false).
+-- Returns a flat list id1, body1, id2, body2, ... (a missing body comes back as false); an
+-- empty list when the queue is paused (its messages stay where they are).
 -- Why our own: Dramatiq's fetch returns bodies without ids, so a body that cannot be decoded
 -- cannot be acked or moved and sticks in the acks set. With the id we can dead-letter it.
 -- Taking the ids and marking them in flight is one step so a crash cannot lose them.
 redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
+if redis.call('SISMEMBER', KEYS[5], ARGV[4]) == 1 then
+  return {}
+end
 local ids = redis.call('LPOP', KEYS[1], ARGV[1])
 if not ids then
   return {}

@@ -1,0 +1,17 @@
+-- start: before a handler runs, tell whether it already succeeded for this event, and if not,
+-- mark it running.
+--
+-- KEYS[1] {ns}:done:{event_id}, KEYS[2] {ns}:status:{event_id}
+-- ARGV[1] handler, ARGV[2] now ms, ARGV[3] attempt number, ARGV[4] track '1'/'0'
+-- Returns 1 when it already succeeded (skip it), 0 when it should run.
+-- Why a script: the ledger check and the status write are one round trip on the hot path.
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
+  return 1
+end
+if ARGV[4] == '1' and redis.call('EXISTS', KEYS[2]) == 1 then
+  local h = ARGV[1]
+  redis.call('HSET', KEYS[2], h .. '|s', 'running', h .. '|st', ARGV[2], h .. '|u', ARGV[2],
+    h .. '|a', ARGV[3])
+  redis.call('HDEL', KEYS[2], h .. '|n')
+end
+return 0

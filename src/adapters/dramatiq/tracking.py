@@ -1,0 +1,40 @@
+"""How long status and statistics records live, and whether status is tracked at all."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import attrs
+
+
+@attrs.frozen(kw_only=True)
+class Tracking:
+    """Retention of the operators' records (issue 5): succeeded kept 24 h and at most the
+    newest 1,000; failed and dead 7 days; per-minute statistics 2 hours.
+
+    ``enabled=False`` turns per-event status off (statistics stay): the benchmark measures
+    what status costs by running both ways.
+    """
+
+    enabled: bool = True
+    status_ttl: timedelta = timedelta(days=7)
+    succeeded_ttl: timedelta = timedelta(hours=24)
+    succeeded_keep: int = 1000
+    bucket_ttl: timedelta = timedelta(hours=2)
+    window: timedelta = timedelta(minutes=15)
+
+    @property
+    def flag(self) -> str:
+        """The scripts' ARGV form."""
+        return "1" if self.enabled else "0"
+
+
+def ms(delta: timedelta) -> int:
+    """A duration in whole milliseconds (at least 1)."""
+    return max(int(delta.total_seconds() * 1000), 1)
+
+
+def minute_now() -> int:
+    """The current minute bucket (epoch seconds // 60)."""
+    return int(time.time() // 60)
