@@ -19,8 +19,11 @@ from .adapters.clocks import SystemClock
 from .adapters.dramatiq.connection import connect
 from .adapters.dramatiq.event_bus import DramatiqEventBus
 from .adapters.dramatiq.keys import RedisKeys
+from .adapters.dramatiq.monitor import RedisQueueMonitor
 from .adapters.dramatiq.schedule_state import RedisScheduleState
+from .adapters.dramatiq.tracking import Tracking
 from .adapters.in_memory.event_bus import InMemoryEventBus
+from .adapters.in_memory.monitor import InMemoryMonitor
 from .adapters.in_memory.repositories import (
     InMemoryAppointmentRepository,
     InMemoryInvoiceRepository,
@@ -66,6 +69,11 @@ class Container(containers.DeclarativeContainer):
     )
     redis_client = providers.Singleton(connect, settings.provided.redis.url)
     redis_keys = providers.Singleton(RedisKeys, settings.provided.namespace)
+    tracking = providers.Singleton(
+        Tracking,
+        enabled=settings.provided.track_status,
+        window=settings.provided.stats_window,
+    )
     queue_bus = providers.Singleton(
         DramatiqEventBus,
         processor=processor,
@@ -76,6 +84,7 @@ class Container(containers.DeclarativeContainer):
         observers=observers,
         retention=settings.provided.idempotency_retention,
         dead_letter_retention=settings.provided.dead_letter_retention,
+        tracking=tracking,
     )
 
     bus_kind = providers.Callable(_bus_kind, settings)
@@ -89,6 +98,25 @@ class Container(containers.DeclarativeContainer):
     recurring = providers.Singleton(
         RecurringScheduler, bus=event_bus, state=schedule_state, now=clock.provided.now
     )
+    redis_monitor = providers.Singleton(
+        RedisQueueMonitor,
+        redis_client,
+        redis_keys,
+        processor,
+        queue_bus.provided.dead_letters,
+        tracking=tracking,
+        heartbeat_timeout=settings.provided.heartbeat_timeout,
+    )
+    in_memory_monitor = providers.Singleton(
+        InMemoryMonitor,
+        processor,
+        clock,
+        in_memory_bus.provided.dead_letters,
+        window=settings.provided.stats_window,
+        control=in_memory_bus,
+    )
+    monitor = providers.Selector(bus_kind, in_memory=in_memory_monitor, queue=redis_monitor)
+    queue_control = providers.Selector(bus_kind, in_memory=in_memory_bus, queue=redis_monitor)
     dead_letters = providers.Selector(
         bus_kind,
         in_memory=in_memory_bus.provided.dead_letters,
@@ -143,4 +171,5 @@ def create_container(env: Mapping[str, str] | None = None, **overrides: object) 
     if not container.settings().use_queue_event_bus:
         # On the in-memory bus, recurring schedules fire as its clock advances.
         container.in_memory_bus().add_timer(container.recurring())
+        container.in_memory_bus().observer.add(container.in_memory_monitor())
     return container

@@ -184,6 +184,8 @@ class Settings:
     default_concurrency: int = 2
     heartbeat_timeout: timedelta = timedelta(seconds=10)
     shutdown_timeout: timedelta = timedelta(seconds=30)
+    track_status: bool = True
+    stats_window: timedelta = timedelta(minutes=15)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -195,7 +197,9 @@ class Settings:
         layout (see :func:`parse_layout`), ``HEXBUS_DEFAULT_CONCURRENCY`` the threads for
         queues it does not name; ``HEXBUS_HEARTBEAT_TIMEOUT`` (s) is when a silent worker
         counts as dead and its messages run elsewhere; ``HEXBUS_SHUTDOWN_TIMEOUT`` (s) how
-        long SIGTERM waits for handlers in flight.
+        long SIGTERM waits for handlers in flight; ``HEXBUS_TRACK_STATUS`` (default true)
+        keeps each event's status per handler; ``HEXBUS_STATS_WINDOW_MINUTES`` (default 15)
+        is the window of the recent succeeded/failed counts.
         """
         env = os.environ if env is None else env
         namespace = env.get("HEXBUS_NAMESPACE", "hexbus").strip()
@@ -209,6 +213,10 @@ class Settings:
             default_concurrency=parse_int(env, "HEXBUS_DEFAULT_CONCURRENCY", 2, low=1, high=256),
             heartbeat_timeout=parse_seconds(env, "HEXBUS_HEARTBEAT_TIMEOUT", timedelta(seconds=10)),
             shutdown_timeout=parse_seconds(env, "HEXBUS_SHUTDOWN_TIMEOUT", timedelta(seconds=30)),
+            track_status=parse_bool(env, "HEXBUS_TRACK_STATUS", True),
+            stats_window=timedelta(
+                minutes=parse_int(env, "HEXBUS_STATS_WINDOW_MINUTES", 15, low=1, high=120)
+            ),
             use_queue_event_bus=parse_bool(env, "USE_QUEUE_EVENT_BUS", False),
             redis=RedisSettings.from_env(env),
             idempotency_retention=parse_seconds(
@@ -235,4 +243,6 @@ class Settings:
             "HEXBUS_DEFAULT_CONCURRENCY": str(self.default_concurrency),
             "HEXBUS_HEARTBEAT_TIMEOUT": f"{int(self.heartbeat_timeout.total_seconds())}s",
             "HEXBUS_SHUTDOWN_TIMEOUT": f"{int(self.shutdown_timeout.total_seconds())}s",
+            "HEXBUS_TRACK_STATUS": str(self.track_status).lower(),
+            "HEXBUS_STATS_WINDOW_MINUTES": str(int(self.stats_window.total_seconds() // 60)),
         }

@@ -106,8 +106,10 @@ class QueueMonitor(Protocol):
         """Every known queue's stats, by name."""
         ...
 
-    def clean(self) -> int:
-        """Remove records past their retention now; returns how many went."""
+    def clean(self, *, state: HandlerState, older_than: timedelta) -> int:
+        """Remove records now: ``SUCCEEDED`` statuses or ``DEAD`` letters older than
+        ``older_than`` (zero: all of them). Returns how many went. Records past their
+        retention also go by themselves."""
         ...
 
 

@@ -105,6 +105,8 @@ class InMemoryEventBus(RecordedEvents):
         self._dispatching = False
         self._raised: list[BaseException] = []
         self._timeline = Timeline()
+        self._paused: set[str] = set()
+        self._held_by_pause: dict[str, list[tuple[DomainEvent, HandlerSpec]]] = {}
         self._windows = SlidingWindows()
         self._ticker: threading.Thread | None = None
         self._wake = threading.Event()
@@ -172,6 +174,26 @@ class InMemoryEventBus(RecordedEvents):
                 return False
             self._hold(held.event, due_at)
             return True
+
+    # --- the QueueControl port --------------------------------------------------------------
+
+    def pause(self, queue: str) -> None:
+        """Hold every delivery to ``queue``'s handlers until :meth:`resume`."""
+        with self._lock:
+            self._paused.add(queue)
+
+    def resume(self, queue: str) -> None:
+        """Deliver what was held, in order, and stop holding."""
+        with self._lock:
+            self._paused.discard(queue)
+            for event, spec in self._held_by_pause.pop(queue, []):
+                self._queue.append((event, (spec,)))
+            self._drain()
+
+    def paused(self) -> frozenset[str]:
+        """The paused queues."""
+        with self._lock:
+            return frozenset(self._paused)
 
     # --- time ------------------------------------------------------------------------------
 
@@ -259,6 +281,9 @@ class InMemoryEventBus(RecordedEvents):
             raise error
 
     def _deliver(self, event: DomainEvent, spec: HandlerSpec) -> None:
+        if spec.queue in self._paused:
+            self._held_by_pause.setdefault(spec.queue, []).append((event, spec))
+            return
         limit = spec.rate_limit
         if limit is not None:
             frees_at = self._windows.take(

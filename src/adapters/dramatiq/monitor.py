@@ -1,0 +1,191 @@
+"""Status and statistics read back from Redis, and pausing queues.
+
+Everything here reads counters and one status hash: a stats call is one pipelined round trip
+whose size depends on the number of queues, workers and minutes in the window, never on the
+number of events.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import redis
+
+from ...application.processor import DomainEventsProcessor
+from ...domain.errors import UnknownHandler
+from ...ports.monitoring import EventStatus, HandlerState, HandlerStatus, QueueStats
+from .dead_letters import RedisDeadLetters
+from .keys import RedisKeys
+from .messages import queue_for
+from .tracking import Tracking, minute_now
+
+
+class RedisQueueMonitor:
+    """The :class:`QueueMonitor` and :class:`QueueControl` ports on Redis."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        keys: RedisKeys,
+        processor: DomainEventsProcessor,
+        dead_letters: RedisDeadLetters,
+        *,
+        tracking: Tracking | None = None,
+        heartbeat_timeout: timedelta = timedelta(seconds=10),
+    ) -> None:
+        self._client = client
+        self._keys = keys
+        self._processor = processor
+        self._dead_letters = dead_letters
+        self.tracking = tracking or Tracking()
+        self._heartbeat_timeout = heartbeat_timeout
+
+    # --- status -----------------------------------------------------------------------------
+
+    def event_status(self, event_id: UUID) -> EventStatus | None:
+        """One HGETALL."""
+        raw: dict[bytes, bytes] = self._client.hgetall(self._keys.status(event_id))  # type: ignore[assignment]
+        if not raw:
+            return None
+        fields = {k.decode(): v.decode() for k, v in raw.items()}
+        names = [n for n in fields.get("_handlers", "").split(",") if n]
+        return EventStatus(
+            event_id=event_id,
+            event_type=fields.get("_type"),
+            published_at=_time(fields.get("_published")),
+            due_at=_time(fields.get("_due")),
+            handlers=tuple(self._handler_status(name, fields) for name in names),
+        )
+
+    def _handler_status(self, name: str, fields: dict[str, str]) -> HandlerStatus:
+        try:
+            queue = queue_for(self._processor.get(name))
+        except UnknownHandler:
+            queue = "?"
+        duration = fields.get(f"{name}|d")
+        return HandlerStatus(
+            handler=name,
+            queue=queue,
+            state=HandlerState(fields.get(f"{name}|s", "queued")),
+            attempts=int(fields.get(f"{name}|a", "0")),
+            last_error=fields.get(f"{name}|e") or None,
+            updated_at=_time(fields.get(f"{name}|u")),
+            started_at=_time(fields.get(f"{name}|st")),
+            duration=timedelta(milliseconds=int(duration)) if duration else None,
+            next_attempt_at=_time(fields.get(f"{name}|n")),
+        )
+
+    # --- statistics --------------------------------------------------------------------------
+
+    def queues(self) -> list[str]:
+        """Queues the workers announced plus those the registered handlers use."""
+        announced = {q.decode() for q in self._client.smembers(self._keys.queues)}  # type: ignore[union-attr]
+        mine = {queue_for(spec) for spec in self._processor}
+        return sorted(announced | mine)
+
+    def live_workers(self) -> list[str]:
+        """Broker ids whose heartbeat is recent."""
+        horizon = (time.time() - self._heartbeat_timeout.total_seconds()) * 1000
+        members: list[bytes] = self._client.zrangebyscore(self._keys.heartbeats, horizon, "+inf")  # type: ignore[assignment]
+        return [m.decode() for m in members]
+
+    def queue_stats(self) -> list[QueueStats]:
+        """Counts for every queue, in one pipelined round trip."""
+        queues = self.queues()
+        brokers = self.live_workers()
+        window = self.tracking.window
+        minutes = max(int(window.total_seconds() // 60), 1)
+        current = minute_now()
+        pipe = self._client.pipeline(transaction=False)
+        for queue in queues:
+            pipe.llen(self._keys.queue(queue))
+            pipe.hmget(self._keys.stats(queue), ["scheduled", "dead"])
+            pipe.sismember(self._keys.paused, queue)
+            for minute in range(current - minutes + 1, current + 1):
+                pipe.hmget(
+                    self._keys.stats_bucket(queue, minute), ["succeeded", "failed", "duration_ms"]
+                )
+            for broker in brokers:
+                pipe.scard(self._keys.acks(broker, queue))
+        replies: list[Any] = pipe.execute()
+        stats = []
+        at = 0
+        for queue in queues:
+            waiting, (scheduled, dead), paused = replies[at : at + 3]
+            at += 3
+            succeeded = failed = duration = 0
+            for ok, bad, ms_total in replies[at : at + minutes]:
+                succeeded += int(ok or 0)
+                failed += int(bad or 0)
+                duration += int(ms_total or 0)
+            at += minutes
+            running = sum(int(n) for n in replies[at : at + len(brokers)])
+            at += len(brokers)
+            stats.append(
+                QueueStats(
+                    queue=queue,
+                    waiting=int(waiting),
+                    scheduled=max(int(scheduled or 0), 0),
+                    running=running,
+                    dead=max(int(dead or 0), 0),
+                    succeeded=succeeded,
+                    failed=failed,
+                    window=timedelta(minutes=minutes),
+                    mean_duration=timedelta(milliseconds=duration / succeeded)
+                    if succeeded
+                    else None,
+                    paused=bool(paused),
+                )
+            )
+        return stats
+
+    # --- cleaning ----------------------------------------------------------------------------
+
+    def clean(self, *, state: HandlerState, older_than: timedelta) -> int:
+        """Drop succeeded statuses or dead letters older than ``older_than``."""
+        horizon = (time.time() - older_than.total_seconds()) * 1000
+        if state is HandlerState.DEAD:
+            ids: list[bytes] = self._client.zrangebyscore(self._keys.dead, "-inf", horizon)  # type: ignore[assignment]
+            removed = 0
+            for dead_letter_id in ids:
+                try:
+                    self._dead_letters.remove(dead_letter_id.decode())
+                    removed += 1
+                except LookupError:
+                    pass  # retried or removed meanwhile
+            return removed
+        if state is HandlerState.SUCCEEDED:
+            old: list[bytes] = self._client.zrangebyscore(self._keys.recent, "-inf", horizon)  # type: ignore[assignment]
+            if not old:
+                return 0
+            pipe = self._client.pipeline(transaction=True)
+            for event_id in old:
+                pipe.delete(self._keys.status(event_id.decode()))
+            pipe.zrem(self._keys.recent, *old)
+            pipe.execute()
+            return len(old)
+        raise ValueError("clean removes SUCCEEDED statuses or DEAD letters")
+
+    # --- pausing -----------------------------------------------------------------------------
+
+    def pause(self, queue: str) -> None:
+        """Workers stop fetching from ``queue``; its messages stay."""
+        self._client.sadd(self._keys.paused, queue)
+
+    def resume(self, queue: str) -> None:
+        """Workers fetch from ``queue`` again."""
+        self._client.srem(self._keys.paused, queue)
+        self._client.rpush(self._keys.wake(queue), "1")
+
+    def paused(self) -> frozenset[str]:
+        """The paused queues."""
+        return frozenset(q.decode() for q in self._client.smembers(self._keys.paused))  # type: ignore[union-attr]
+
+
+def _time(ms: str | None) -> datetime | None:
+    if not ms:
+        return None
+    return datetime.fromtimestamp(int(ms) / 1000, UTC)
