@@ -68,6 +68,7 @@ class DomainEvent:
 
     event_type: ClassVar[str]
     version: ClassVar[int] = 1
+    _hexbus_registry: ClassVar[EventTypeRegistry | None] = None
 
     event_id: UUID = attrs.field(factory=uuid4, validator=_is_uuid)
     occurred_at: datetime = attrs.field(factory=utc_now, converter=_as_utc, validator=_is_datetime)
@@ -76,13 +77,17 @@ class DomainEvent:
 
     def __init_subclass__(cls, registry: EventTypeRegistry | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if registry is not None:
+            # attrs rebuilds a slotted class without passing class keywords on: remember the
+            # registry on the class, so the rebuilt class lands in the same one.
+            cls._hexbus_registry = registry
         if "event_type" in cls.__dict__:
             name = cls.__dict__["event_type"]
             if not isinstance(name, str) or not name.strip():
                 raise TypeError(f"{cls.__qualname__}.event_type must be a non-empty string")
             if not isinstance(cls.version, int) or cls.version < 1:
                 raise TypeError(f"{cls.__qualname__}.version must be an int >= 1")
-            (registry or event_types).register(cls)
+            (registry or getattr(cls, "_hexbus_registry", None) or event_types).register(cls)
 
     def __attrs_post_init__(self) -> None:
         if "event_type" not in type(self).__dict__:

@@ -23,13 +23,14 @@ Handler = Callable[[Any], object]
 
 QUEUE_NAME: Final = re.compile(r"^[a-z][a-z0-9_-]{0,47}$")
 DEFAULT_QUEUE: Final = "default"
+HANDLER_NAME: Final = re.compile(r"^[A-Za-z0-9_.:/-]{1,200}$")
 
 
 class Priority(IntEnum):
     """How urgent a handler's work is.
 
     Adapters give each priority of a queue its own worker group (a message already prefetched
-    cannot be overtaken, so ordering inside one queue is not enough); see ADR on routing.
+    cannot be overtaken, so ordering inside one queue is not enough); see ADR 0005.
     """
 
     LOW = 0
@@ -153,10 +154,10 @@ class HandlerSpec:
     def __attrs_post_init__(self) -> None:
         if not self.name or not self.name.strip():
             raise HandlerRegistrationError("a handler name must not be empty")
-        if any(c in self.name for c in ",|") or any(c.isspace() for c in self.name):
+        if not HANDLER_NAME.match(self.name):
             raise HandlerRegistrationError(
-                f"handler name {self.name!r} must not contain ',', '|' or white space "
-                "(status records use them as separators)"
+                f"handler name {self.name!r} may hold only letters, digits and '_.:/-' "
+                "(it is written into messages and status records as it is)"
             )
         if not QUEUE_NAME.match(self.queue):
             raise HandlerRegistrationError(

@@ -82,15 +82,21 @@ def test_queue_stats_count_without_scanning(wired) -> None:  # type: ignore[no-u
     assert stats["work"].scheduled == 1
     assert stats["slow"].waiting == 6
     runtime.start()
+
+    def work_stats():  # type: ignore[no-untyped-def]
+        return {s.queue: s for s in monitor.queue_stats()}["work"]
+
+    # Waiting reaches 0 when the last message is fetched, not when it finishes: wait for both.
     wait_for(
         lambda: (
-            {s.queue: s for s in monitor.queue_stats()}["work"].waiting == 0
-            and {s.queue: s for s in monitor.queue_stats()}["work"].dead == 1
+            work_stats().waiting == 0
+            and work_stats().running == 0
+            and work_stats().succeeded + work_stats().dead == 6
         ),
         timeout=10,
         what="work drained",
     )
-    work = {s.queue: s for s in monitor.queue_stats()}["work"]
+    work = work_stats()
     assert work.succeeded == 5
     assert work.failed == 1
     assert work.scheduled == 1, "the delayed one is still scheduled"
@@ -137,3 +143,31 @@ def test_clean_removes_dead_letters_and_succeeded_statuses(wired) -> None:  # ty
     assert monitor.clean(state=HandlerState.DEAD, older_than=timedelta(0)) == 1
     assert bus.dead_letters.count() == 0
     assert {s.queue: s for s in monitor.queue_stats()}["work"].dead == 0
+
+
+def test_a_delayed_event_is_scheduled_until_due_then_tracked(wired) -> None:  # type: ignore[no-untyped-def]
+    bus, monitor, runtime = wired
+    job = Job(label="soon")
+    bus.publish(job, delay=timedelta(milliseconds=600))
+    pending = monitor.event_status(job.event_id)
+    assert pending is not None
+    assert pending.due_at is not None
+    assert {h.state for h in pending.handlers} == {HandlerState.SCHEDULED}
+    assert {h.handler for h in pending.handlers} == {
+        "it.work",
+        "it.urgent",
+        "it.limited",
+        "it.slow",
+    }
+    runtime.start()
+    wait_for(
+        lambda: (
+            next(
+                h for h in monitor.event_status(job.event_id).handlers if h.handler == "it.work"
+            ).state
+            is HandlerState.SUCCEEDED
+        ),
+        timeout=10,
+        what="the delayed event handled",
+    )
+    assert monitor.event_status(job.event_id).event_type == "it.job"

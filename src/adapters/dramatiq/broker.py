@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, Final
@@ -21,7 +22,6 @@ from typing import Any, Final
 import redis
 from dramatiq.broker import Consumer, MessageProxy
 from dramatiq.brokers.redis import RedisBroker
-from dramatiq.common import compute_backoff
 from dramatiq.errors import ConnectionClosed, DecodeError
 from dramatiq.message import Message
 
@@ -83,6 +83,9 @@ class HexbusConsumer(Consumer):
         self._cache: collections.deque[tuple[str, bytes | None]] = collections.deque()
         self._outstanding: set[str] = set()
         self._misses = 0
+        # Set when a message is acked, nacked or requeued: a consumer whose prefetch is full
+        # waits on it, so it fetches again the moment a thread frees up instead of sleeping.
+        self._room = threading.Event()
 
     # --- Dramatiq's Consumer interface -----------------------------------------------------
 
@@ -112,6 +115,7 @@ class HexbusConsumer(Consumer):
             raise ConnectionClosed(error) from None  # type: ignore[no-untyped-call]
         finally:
             self._outstanding.discard(redis_id)
+            self._room.set()
 
     def nack(self, message: MessageProxy) -> None:
         # Dramatiq nacks what it could not process (no such actor, a failed middleware). Its
@@ -123,6 +127,7 @@ class HexbusConsumer(Consumer):
             )
         finally:
             self._outstanding.discard(redis_id)
+            self._room.set()
 
     def requeue(self, messages: Iterable[MessageProxy]) -> None:
         ids = [m.options["redis_message_id"] for m in messages]
@@ -163,8 +168,9 @@ class HexbusConsumer(Consumer):
         # published to an idle queue is picked up in about a round trip, not up to a second.
         # When our prefetch is full there is nothing to wait for but our own threads.
         if len(self._outstanding) >= self.prefetch:
-            self._misses, backoff_ms = compute_backoff(self._misses, max_backoff=50)
-            time.sleep(backoff_ms / 1000)
+            self._room.clear()
+            if len(self._outstanding) >= self.prefetch:
+                self._room.wait(timeout=0.05)
             return
         seconds = max(self.timeout / 1000, 0.1)
         self.broker.client.blpop([self._keys.wake(self.queue_name)], timeout=seconds)
@@ -195,3 +201,4 @@ class HexbusConsumer(Consumer):
             self.broker.do_requeue(self.queue_name, *ids)
         for redis_id in ids:
             self._outstanding.discard(redis_id)
+        self._room.set()

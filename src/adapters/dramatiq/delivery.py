@@ -47,7 +47,7 @@ from .connection import TRANSIENT
 from .dead_letters import RedisDeadLetters
 from .idempotency import RedisIdempotencyStore
 from .keys import RedisKeys
-from .messages import ATTEMPT, build_message
+from .messages import ATTEMPT, schedule_entry
 from .scripts import Scripts
 from .timeouts import DeadlineExceeded, Watchdog
 from .tracking import Tracking, minute_now, ms
@@ -268,13 +268,14 @@ class Deliverer:
     ) -> None:
         """Schedule the next run: a retry (``error`` given) or a wait for a rate-limit slot."""
         event_id = context.event_id
-        message = build_message(
-            queue=context.queue,
-            handler=handler,
-            envelope_json=envelope_json,
-            message_id=context.proxy.message_id,
+        entry = schedule_entry(
             event_id=event_id,
-            attempt=attempt,
+            event_type="",
+            envelope_json=envelope_json,
+            handlers=[(context.queue, handler, attempt)],
+            published_ms=0,
+            new_event=False,
+            track=self._tracking.enabled,
         )
         self._scripts.defer(
             keys=[
@@ -288,9 +289,9 @@ class Deliverer:
             ],
             args=[
                 context.redis_id,
-                message.redis_id,
+                uuid.uuid4().hex,
                 int(due.timestamp() * 1000),
-                json.dumps([message.as_entry()], separators=(",", ":")),
+                entry,
                 "wait" if error is None else "retry",
                 handler,
                 context.attempt,

@@ -9,7 +9,6 @@ batch.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -29,7 +28,7 @@ from ..clocks import SystemClock
 from .connection import with_retries
 from .dead_letters import RedisDeadLetters
 from .keys import RedisKeys
-from .messages import QueuedMessage, build_message, delivery_id, queue_for
+from .messages import QueuedMessage, build_message, delivery_id, queue_for, schedule_entry
 from .scripts import Scripts
 from .tracking import Tracking, ms
 
@@ -117,7 +116,12 @@ class DramatiqEventBus:
         """Remove a scheduled event before it is due; False when it is not pending."""
         removed = with_retries(self.scripts.cancel, what="cancel the event")(
             keys=[self.keys.schedule, self.keys.schedule_items, self.keys.status(event_id)],
-            args=[str(event_id), _ms(self.clock.now()), self.keys.namespace],
+            args=[
+                str(event_id),
+                _ms(self.clock.now()),
+                self.keys.namespace,
+                ms(self.tracking.status_ttl),
+            ],
         )
         if removed:
             self.observer.cancelled(event_id)
@@ -173,23 +177,19 @@ class DramatiqEventBus:
         now = _ms(self.clock.now())
         handlers = ",".join(m.handler for m in messages)
         if due_at is not None and due_at > self.clock.now():
-            entry = json.dumps([m.as_entry() for m in messages], separators=(",", ":"))
+            entry = schedule_entry(
+                event_id=event_id,
+                event_type=event.event_type,
+                envelope_json=envelope,
+                handlers=[(m.queue, m.handler, 1) for m in messages],
+                published_ms=now,
+                new_event=True,
+                track=track.enabled,
+            )
             return _ScriptCall(
                 self.scripts.publish_later,
-                [published, self.keys.schedule, self.keys.schedule_items, status],
-                [
-                    token,
-                    self._ttl_ms,
-                    event_id,
-                    _ms(due_at),
-                    entry,
-                    track.flag,
-                    now,
-                    ms(track.status_ttl),
-                    event.event_type,
-                    handlers,
-                    self.keys.namespace,
-                ],
+                [published, self.keys.schedule, self.keys.schedule_items],
+                [token, self._ttl_ms, event_id, _ms(due_at), entry, self.keys.namespace],
                 due_at,
             )
         keys: list[str] = [published, status]

@@ -38,6 +38,7 @@ class MaintenanceTimings:
     move_interval: timedelta = timedelta(milliseconds=50)
     recover_interval: timedelta = timedelta(seconds=1)
     move_batch: int = 500
+    status_ttl: timedelta = timedelta(days=7)
 
     def __attrs_post_init__(self) -> None:
         if self.heartbeat_timeout < 3 * self.heartbeat_interval:
@@ -105,7 +106,12 @@ class Maintenance:
             count = int(
                 self._scripts.move_due(
                     keys=[self._keys.schedule, self._keys.schedule_items],
-                    args=[_now_ms(), self.timings.move_batch, self._keys.namespace],
+                    args=[
+                        _now_ms(),
+                        self.timings.move_batch,
+                        self._keys.namespace,
+                        int(self.timings.status_ttl.total_seconds() * 1000),
+                    ],
                 )
             )
             moved += count

@@ -45,10 +45,6 @@ class QueuedMessage:
     handler: str
     event_id: str
 
-    def as_entry(self) -> list[str]:
-        """The ``[queue, id, body, handler, event_id]`` list the schedule scripts expect."""
-        return [self.queue, self.redis_id, self.body, self.handler, self.event_id]
-
 
 def build_message(
     *,
@@ -73,6 +69,35 @@ def build_message(
         f'"message_id":{json.dumps(message_id)},"message_timestamp":{int(time.time() * 1000)}}}'
     )
     return QueuedMessage(queue, redis_id, body, handler, event_id)
+
+
+def schedule_entry(
+    *,
+    event_id: str,
+    event_type: str,
+    envelope_json: str,
+    handlers: list[tuple[str, str, int]],
+    published_ms: int,
+    new_event: bool,
+    track: bool,
+) -> str:
+    """A schedule entry: a one-line JSON header, a newline, then the envelope once.
+
+    ``handlers`` are ``(queue, handler, attempt)``; ``move_due.lua`` builds each handler's
+    Dramatiq message from them when the entry is due, so a pending event stores its payload
+    once, not once per handler inside escaped JSON (ADR 0009). ``new_event`` says the event
+    has no status record yet (a delayed event: the mover creates it); ``track`` whether to keep
+    one. The envelope is compact JSON and so holds no raw newline.
+    """
+    header = {
+        "e": event_id,
+        "t": event_type,
+        "p": published_ms,
+        "h": [list(h) for h in handlers],
+        "n": 1 if new_event else 0,
+        "k": 1 if track else 0,
+    }
+    return json.dumps(header, separators=(",", ":")) + "\n" + envelope_json
 
 
 def delivery_id(event_id: uuid.UUID, handler: str) -> str:

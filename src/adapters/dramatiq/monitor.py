@@ -7,6 +7,7 @@ number of events.
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -49,7 +50,7 @@ class RedisQueueMonitor:
         """One HGETALL."""
         raw: dict[bytes, bytes] = self._client.hgetall(self._keys.status(event_id))  # type: ignore[assignment]
         if not raw:
-            return None
+            return self._scheduled_status(event_id)
         fields = {k.decode(): v.decode() for k, v in raw.items()}
         names = [n for n in fields.get("_handlers", "").split(",") if n]
         return EventStatus(
@@ -58,6 +59,32 @@ class RedisQueueMonitor:
             published_at=_time(fields.get("_published")),
             due_at=_time(fields.get("_due")),
             handlers=tuple(self._handler_status(name, fields) for name in names),
+        )
+
+    def _scheduled_status(self, event_id: UUID) -> EventStatus | None:
+        """A delayed event has no status record until it is due: read its schedule entry."""
+        pipe = self._client.pipeline(transaction=False)
+        pipe.hget(self._keys.schedule_items, str(event_id))
+        pipe.zscore(self._keys.schedule, str(event_id))
+        item, due_ms = pipe.execute()
+        if item is None or due_ms is None:
+            return None
+        header = json.loads(item.split(b"\n", 1)[0])
+        due_at = _time(str(int(due_ms)))
+        return EventStatus(
+            event_id=event_id,
+            event_type=header["t"],
+            published_at=_time(str(header["p"])),
+            due_at=due_at,
+            handlers=tuple(
+                HandlerStatus(
+                    handler=handler,
+                    queue=queue,
+                    state=HandlerState.SCHEDULED,
+                    next_attempt_at=due_at,
+                )
+                for queue, handler, _ in header["h"]
+            ),
         )
 
     def _handler_status(self, name: str, fields: dict[str, str]) -> HandlerStatus:

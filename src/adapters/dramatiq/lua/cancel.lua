@@ -2,21 +2,32 @@
 --
 -- KEYS[1] {ns}:schedule, KEYS[2] {ns}:schedule:items, KEYS[3] {ns}:status:{event_id}
 -- ARGV[1] the entry id (the event_id), ARGV[2] now ms, ARGV[3] the namespace
+-- ARGV[4] status TTL ms
 -- Returns 1 when it was pending, 0 otherwise (delivered, unknown or already cancelled).
 -- Why a script: the answer must be true when given: a mover cannot take the entry between
--- the check and the removal, and its queues' scheduled counts move with it.
-local body = redis.call('HGET', KEYS[2], ARGV[1])
+-- the check and the removal, and its queues' scheduled counts move with it. A tracked event
+-- gets a status record saying cancelled (it had none while pending).
+local item = redis.call('HGET', KEYS[2], ARGV[1])
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then
   return 0
 end
 redis.call('HDEL', KEYS[2], ARGV[1])
-if body then
-  local exists = redis.call('EXISTS', KEYS[3]) == 1
-  for _, message in ipairs(cjson.decode(body)) do
-    redis.call('HINCRBY', ARGV[3] .. ':stats:' .. message[1], 'scheduled', -1)
-    if exists and message[4] then
-      redis.call('HSET', KEYS[3], message[4] .. '|s', 'cancelled', message[4] .. '|u', ARGV[2])
+if item then
+  local newline = string.find(item, '\n', 1, true)
+  local header = cjson.decode(string.sub(item, 1, newline - 1))
+  local names = {}
+  for i, h in ipairs(header['h']) do
+    redis.call('HINCRBY', ARGV[3] .. ':stats:' .. h[1], 'scheduled', -1)
+    names[i] = h[2]
+    if header['k'] == 1 then
+      redis.call('HSET', KEYS[3], h[2] .. '|s', 'cancelled', h[2] .. '|u', ARGV[2],
+        h[2] .. '|a', '0')
     end
+  end
+  if header['k'] == 1 then
+    redis.call('HSET', KEYS[3], '_type', header['t'], '_published', header['p'],
+      '_handlers', table.concat(names, ','))
+    redis.call('PEXPIRE', KEYS[3], ARGV[4])
   end
 end
 return 1

@@ -5,7 +5,7 @@
 -- KEYS[3] {ns}:schedule, KEYS[4] {ns}:schedule:items
 -- KEYS[5] {ns}:stats:{queue}, KEYS[6] {ns}:stats:{queue}:{minute}, KEYS[7] {ns}:status:{event}
 -- ARGV[1] the current redis message id, ARGV[2] the schedule entry id
--- ARGV[3] due time ms, ARGV[4] the entry's JSON (list of one [queue, id, body, handler, event])
+-- ARGV[3] due time ms, ARGV[4] the entry (header line + envelope, one handler; messages.py)
 -- ARGV[5] 'retry' or 'wait', ARGV[6] handler, ARGV[7] attempts so far, ARGV[8] last error
 -- ARGV[9] now ms, ARGV[10] track '1'/'0', ARGV[11] stats bucket TTL ms
 --
