@@ -6,6 +6,7 @@ is off: publishing retries with tenacity, bounded, where we can say what happene
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import timedelta
 from typing import ParamSpec, TypeVar
@@ -31,6 +32,24 @@ def connect(url: str, *, socket_timeout: float = 5.0) -> redis.Redis:
         health_check_interval=30,
         retry_on_timeout=False,
     )
+
+
+def translated(call: Callable[P, T]) -> Callable[P, T]:
+    """``call`` with redis-py's errors raised as :class:`EventBusUnavailable`.
+
+    For the operator-facing adapters (monitor, dead letters): one attempt, one clear error.
+    """
+
+    @functools.wraps(call)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return call(*args, **kwargs)
+        except redis.RedisError as error:
+            raise EventBusUnavailable(
+                f"Redis could not answer ({type(error).__name__}: {error})"
+            ) from error
+
+    return wrapped
 
 
 def with_retries(

@@ -23,7 +23,7 @@ from ...domain.errors import (
 from ...ports.clock import Clock
 from ...ports.dead_letters import DeadLetter, DeadLetterPage, Progress
 from .codec import dump_dead_letter, load_dead_letter
-from .connection import with_retries
+from .connection import translated, with_retries
 from .keys import RedisKeys
 from .messages import build_message, delivery_id, queue_for
 from .scripts import Scripts
@@ -99,6 +99,7 @@ class RedisDeadLetters:
 
     # --- the DeadLetters port --------------------------------------------------------------
 
+    @translated
     def list(self, *, offset: int = 0, limit: int = 50) -> DeadLetterPage:
         """Newest first; expired ones are dropped first so they never show."""
         if offset < 0 or limit < 1:
@@ -109,6 +110,7 @@ class RedisDeadLetters:
         letters = tuple(load_dead_letter(item) for item in items if item is not None)
         return DeadLetterPage(items=letters, total=total, offset=offset, limit=limit)
 
+    @translated
     def get(self, dead_letter_id: str) -> DeadLetter:
         """One dead letter."""
         item = self._client.hget(self._keys.dead_items, dead_letter_id)
@@ -116,6 +118,7 @@ class RedisDeadLetters:
             raise DeadLetterNotFound(dead_letter_id)
         return load_dead_letter(item)
 
+    @translated
     def count(self) -> int:
         """How many there are (ZCARD: constant time)."""
         return int(self._client.zcard(self._keys.dead))
@@ -174,6 +177,7 @@ class RedisDeadLetters:
         if not done:
             raise DeadLetterNotFound(dead_letter_id)
 
+    @translated
     def retry_all(self, progress: Progress | None = None) -> int:
         """Retry every retryable dead letter, oldest first, reporting progress."""
         ids = [_text(i) for i in self._client.zrange(self._keys.dead, 0, -1)]  # type: ignore[arg-type]
@@ -188,6 +192,7 @@ class RedisDeadLetters:
                 progress(done, len(ids))
         return retried
 
+    @translated
     def remove(self, dead_letter_id: str) -> None:
         """Delete it; DeadLetterNotFound when it was not there."""
         removed = self._scripts.remove_dead(
@@ -197,6 +202,7 @@ class RedisDeadLetters:
         if not removed:
             raise DeadLetterNotFound(dead_letter_id)
 
+    @translated
     def purge_expired(self) -> int:
         """Drop dead letters older than the retention; returns how many."""
         horizon = _ms(self._clock.now() - self.retention)

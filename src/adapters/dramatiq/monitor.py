@@ -18,6 +18,7 @@ import redis
 from ...application.processor import DomainEventsProcessor
 from ...domain.errors import UnknownHandler
 from ...ports.monitoring import EventStatus, HandlerState, HandlerStatus, QueueStats
+from .connection import translated
 from .dead_letters import RedisDeadLetters
 from .keys import RedisKeys
 from .messages import queue_for
@@ -46,6 +47,7 @@ class RedisQueueMonitor:
 
     # --- status -----------------------------------------------------------------------------
 
+    @translated
     def event_status(self, event_id: UUID) -> EventStatus | None:
         """One HGETALL."""
         raw: dict[bytes, bytes] = self._client.hgetall(self._keys.status(event_id))  # type: ignore[assignment]
@@ -107,18 +109,21 @@ class RedisQueueMonitor:
 
     # --- statistics --------------------------------------------------------------------------
 
+    @translated
     def queues(self) -> list[str]:
         """Queues the workers announced plus those the registered handlers use."""
         announced = {q.decode() for q in self._client.smembers(self._keys.queues)}  # type: ignore[union-attr]
         mine = {queue_for(spec) for spec in self._processor}
         return sorted(announced | mine)
 
+    @translated
     def live_workers(self) -> list[str]:
         """Broker ids whose heartbeat is recent."""
         horizon = (time.time() - self._heartbeat_timeout.total_seconds()) * 1000
         members: list[bytes] = self._client.zrangebyscore(self._keys.heartbeats, horizon, "+inf")  # type: ignore[assignment]
         return [m.decode() for m in members]
 
+    @translated
     def queue_stats(self) -> list[QueueStats]:
         """Counts for every queue, in one pipelined round trip."""
         queues = self.queues()
@@ -171,6 +176,7 @@ class RedisQueueMonitor:
 
     # --- cleaning ----------------------------------------------------------------------------
 
+    @translated
     def clean(self, *, state: HandlerState, older_than: timedelta) -> int:
         """Drop succeeded statuses or dead letters older than ``older_than``."""
         horizon = (time.time() - older_than.total_seconds()) * 1000
@@ -198,15 +204,18 @@ class RedisQueueMonitor:
 
     # --- pausing -----------------------------------------------------------------------------
 
+    @translated
     def pause(self, queue: str) -> None:
         """Workers stop fetching from ``queue``; its messages stay."""
         self._client.sadd(self._keys.paused, queue)
 
+    @translated
     def resume(self, queue: str) -> None:
         """Workers fetch from ``queue`` again."""
         self._client.srem(self._keys.paused, queue)
         self._client.rpush(self._keys.wake(queue), "1")
 
+    @translated
     def paused(self) -> frozenset[str]:
         """The paused queues."""
         return frozenset(q.decode() for q in self._client.smembers(self._keys.paused))  # type: ignore[union-attr]

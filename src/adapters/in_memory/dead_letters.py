@@ -61,6 +61,15 @@ class InMemoryDeadLetters:
             self._expire()
             return len(self._items)
 
+    def count_by_queue(self) -> dict[str, int]:
+        """How many per queue (for stats: no copy of the list)."""
+        counts: dict[str, int] = {}
+        with self._lock:
+            self._expire()
+            for dead_letter in self._items.values():
+                counts[dead_letter.queue] = counts.get(dead_letter.queue, 0) + 1
+        return counts
+
     def retry(self, dead_letter_id: str) -> None:
         """Deliver again to its handler, then forget it."""
         with self._lock:

@@ -198,8 +198,7 @@ class InMemoryMonitor(NullObserver):
                         scheduled[status.queue] += 1
                     elif status.state is HandlerState.RUNNING:
                         running[status.queue] += 1
-        for letter in _all_dead(self._dead_letters):
-            dead[letter.queue] += 1
+        dead.update(_dead_by_queue(self._dead_letters))
         paused = self._control.paused() if self._control else frozenset()
         stats = []
         for queue in sorted(queues):
@@ -285,6 +284,17 @@ class InMemoryMonitor(NullObserver):
                 break
             self._done.pop(event_id)
             self._records.pop(event_id, None)
+
+
+def _dead_by_queue(dead_letters: DeadLetters) -> dict[str, int]:
+    count = getattr(dead_letters, "count_by_queue", None)
+    if callable(count):
+        counts: dict[str, int] = count()
+        return counts
+    totals: dict[str, int] = defaultdict(int)
+    for letter in _all_dead(dead_letters):
+        totals[letter.queue] += 1
+    return totals
 
 
 def _all_dead(dead_letters: DeadLetters) -> list[DeadLetter]:
