@@ -166,13 +166,20 @@ class EventSerializer:
 
 def _translate(event_type: str, exc: cattrs.BaseValidationError) -> InvalidEvent:
     """The first problem cattrs found, as an InvalidEvent naming its field."""
-    own = _find_invalid_event(exc)
-    if own is not None:
-        return own
+    found = _find_invalid_event(exc)
+    if found is not None:
+        # A validator of a nested value (a Contact's name) names its own class and field;
+        # relabel it with this event and the path to that value ("patient.name").
+        own, path = found
+        where = ".".join(part for part in (path, own.field) if part) or None
+        return InvalidEvent(event_type, where, own.reason)
     messages = cattrs.transform_error(exc)
     first = messages[0] if messages else str(exc)
     reason, _, path = first.partition(" @ ")
     field = path.removeprefix("$").lstrip(".") or None
+    extra = _extra_keys(exc) if reason.startswith("extra fields found") else []
+    if extra:  # name the unexpected key itself, not the object holding it
+        field = ".".join(part for part in (field, extra[0]) if part)
     detail = _leaf_detail(exc)
     if detail and detail not in reason:
         reason = f"{reason} ({detail})"
@@ -181,14 +188,37 @@ def _translate(event_type: str, exc: cattrs.BaseValidationError) -> InvalidEvent
     return InvalidEvent(event_type, field, reason)
 
 
-def _find_invalid_event(exc: BaseException) -> InvalidEvent | None:
+def _find_invalid_event(exc: BaseException, path: str = "") -> tuple[InvalidEvent, str] | None:
+    """The first InvalidEvent raised while structuring, with the dotted path to its value."""
     if isinstance(exc, InvalidEvent):
-        return exc
-    for inner in getattr(exc, "exceptions", ()):
-        found = _find_invalid_event(inner)
+        return exc, path
+    steps: list[tuple[BaseException, str]]
+    if isinstance(exc, cattrs.ClassValidationError):
+        noted, plain = exc.group_exceptions()
+        steps = [(inner, f"{path}.{note.name}".lstrip(".")) for inner, note in noted]
+        steps += [(inner, path) for inner in plain]
+    elif isinstance(exc, cattrs.IterableValidationError):
+        indexed, plain = exc.group_exceptions()
+        steps = [(inner, f"{path}[{note.index}]") for inner, note in indexed]
+        steps += [(inner, path) for inner in plain]
+    else:
+        steps = [(inner, path) for inner in getattr(exc, "exceptions", ())]
+    for inner, inner_path in steps:
+        found = _find_invalid_event(inner, inner_path)
         if found is not None:
             return found
     return None
+
+
+def _extra_keys(exc: BaseException) -> list[str]:
+    """The unexpected keys of the first ForbiddenExtraKeysError in ``exc``, sorted."""
+    if isinstance(exc, cattrs.ForbiddenExtraKeysError):
+        return sorted(exc.extra_fields)
+    for inner in getattr(exc, "exceptions", ()):
+        found = _extra_keys(inner)
+        if found:
+            return found
+    return []
 
 
 def _leaf_detail(exc: BaseException) -> str | None:

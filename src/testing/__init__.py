@@ -1,0 +1,59 @@
+"""Test support shipped with hexbus: the adapter contract suite, its harnesses and fakes.
+
+It ships inside the package (like pyeventsourcing's recorder test cases) so that anyone who
+writes an adapter can prove it keeps hexbus's contract: provide a :class:`BusHarness` for it
+as a pytest fixture named ``harness`` and subclass :class:`EventBusContract`. The in-memory
+harness and the fakes are useful in application tests too.
+
+The suite is written for pytest, which must be installed to import this package. The Redis
+harness and server live in ``hexbus.testing.dramatiq_harness`` and
+``hexbus.testing.redis_server``, imported on their own so that this package loads no Redis.
+"""
+
+from .contract import DeliveryContract, EventBusContract, FailureContract, SchedulingContract
+from .contract_setup import (
+    DELAY,
+    FAST_RETRY,
+    QUEUE,
+    RUNTIME_ERROR_TYPE,
+    TIMEOUT_ERROR_TYPE,
+    only_dead_letter,
+    register,
+)
+from .events import ContractEvent, OtherContractEvent
+from .fakes import (
+    AlwaysFailingHandler,
+    FailingHandler,
+    NonRetryableHandler,
+    PermanentError,
+    RecordingHandler,
+    RejectedError,
+    failure_message,
+)
+from .harness import BusHarness, InMemoryHarness, SchedulingEventBus
+
+__all__ = [
+    "DELAY",
+    "FAST_RETRY",
+    "QUEUE",
+    "RUNTIME_ERROR_TYPE",
+    "TIMEOUT_ERROR_TYPE",
+    "AlwaysFailingHandler",
+    "BusHarness",
+    "ContractEvent",
+    "DeliveryContract",
+    "EventBusContract",
+    "FailingHandler",
+    "FailureContract",
+    "InMemoryHarness",
+    "NonRetryableHandler",
+    "OtherContractEvent",
+    "PermanentError",
+    "RecordingHandler",
+    "RejectedError",
+    "SchedulingContract",
+    "SchedulingEventBus",
+    "failure_message",
+    "only_dead_letter",
+    "register",
+]

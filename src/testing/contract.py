@@ -1,0 +1,36 @@
+"""The event bus contract, as tests any adapter can run (DESIGN.md, "the contract").
+
+Subclass :class:`EventBusContract` in a test module and provide a ``harness`` fixture that
+yields a :class:`~hexbus.testing.BusHarness` for your adapter; every test of the suite then
+runs against it::
+
+    @pytest.fixture
+    def harness() -> Iterator[BusHarness]:
+        h = MyAdapterHarness()
+        yield h
+        h.close()
+
+    class TestMyAdapter(EventBusContract):
+        pass
+
+The tests never assume how an adapter runs work: they publish, :meth:`~BusHarness.settle`,
+and count. Counts are exact, delivery order is never asserted (workers run in parallel), and
+time is short (milliseconds of backoff, a second of delay) so a real-time adapter runs the
+suite in seconds, while the in-memory bus runs it in virtual time.
+
+The suite is three parts, each a class of its own, so an adapter that keeps only part of the
+contract (no scheduling, say) can subclass the parts it keeps and say so.
+"""
+
+from __future__ import annotations
+
+from .delivery_contract import DeliveryContract
+from .failure_contract import FailureContract
+from .scheduling_contract import SchedulingContract
+
+
+class EventBusContract(DeliveryContract, FailureContract, SchedulingContract):
+    """Every guarantee of the event bus contract, one behaviour per test."""
+
+
+__all__ = ["DeliveryContract", "EventBusContract", "FailureContract", "SchedulingContract"]

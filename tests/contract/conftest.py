@@ -1,0 +1,53 @@
+"""The ``harness`` fixture: one :class:`~hexbus.testing.BusHarness` per adapter under test.
+
+Every contract test runs once per entry of ``HARNESSES``. To add an adapter, add a factory
+that builds its harness; it receives the pytest request, so it can ask for other fixtures
+(a Redis server, say) and skip when the infrastructure is missing::
+
+    def _dramatiq(request: pytest.FixtureRequest) -> BusHarness:
+        server = request.getfixturevalue("redis_server")
+        return DramatiqHarness(server.client())
+
+    HARNESSES["dramatiq"] = _dramatiq
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from hexbus.testing import BusHarness, InMemoryHarness
+from hexbus.testing.dramatiq_harness import DramatiqHarness
+from hexbus.testing.redis_server import RedisServer
+
+HarnessFactory = Callable[[pytest.FixtureRequest], BusHarness]
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A private redis-server for the contract run (never a shared one)."""
+    with RedisServer() as server:
+        yield server
+
+
+def _in_memory(request: pytest.FixtureRequest) -> BusHarness:
+    return InMemoryHarness()
+
+
+def _dramatiq(request: pytest.FixtureRequest) -> BusHarness:
+    server: RedisServer = request.getfixturevalue("redis_server")
+    return DramatiqHarness(server.client())
+
+
+HARNESSES: dict[str, HarnessFactory] = {"in_memory": _in_memory, "dramatiq": _dramatiq}
+
+
+@pytest.fixture(params=sorted(HARNESSES))
+def harness(request: pytest.FixtureRequest) -> Iterator[BusHarness]:
+    """A fresh harness for one test, closed afterwards whatever the test did."""
+    built = HARNESSES[request.param](request)
+    try:
+        yield built
+    finally:
+        built.close()
