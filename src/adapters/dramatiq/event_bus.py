@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import attrs
 import redis
 
 from ...application.observers import ObserverGroup
@@ -23,12 +24,13 @@ from ...domain.events import DomainEvent
 from ...domain.serialization import EventSerializer
 from ...ports.clock import Clock
 from ...ports.event_bus import PublishOutcome, PublishResult
+from ...ports.handlers import HandlerSpec
 from ...ports.observer import BusObserver
 from ..clocks import SystemClock
 from .connection import with_retries
 from .dead_letters import RedisDeadLetters
 from .keys import RedisKeys
-from .messages import QueuedMessage, build_message, delivery_id, queue_for, schedule_entry
+from .messages import ACTOR_NAME, QueuedMessage, queue_for, schedule_entry
 from .scripts import Scripts
 from .tracking import Tracking, ms
 
@@ -75,6 +77,8 @@ class DramatiqEventBus:
             tracking=self.tracking,
         )
         self._ttl_ms = max(int(retention.total_seconds() * 1000), 1)
+        self._status_ttl_ms = ms(self.tracking.status_ttl)
+        self._routes: dict[HandlerSpec, _Route] = {}
         self._publish_one = with_retries(
             self._run_script, attempts=publish_attempts, what="publish the event"
         )
@@ -160,28 +164,17 @@ class DramatiqEventBus:
             raise TypeError(f"publish takes a DomainEvent, got {type(event).__name__}")
         envelope = self.serializer.dumps(event)
         event_id = str(event.event_id)
-        messages = [
-            build_message(
-                queue=queue_for(spec),
-                handler=spec.name,
-                envelope_json=envelope,
-                message_id=delivery_id(event.event_id, spec.name),
-                event_id=event_id,
-            )
-            for spec in self.processor.handlers_for(event.event_type)
-        ]
+        routes = [self._route(spec) for spec in self.processor.handlers_for(event.event_type)]
         token = uuid.uuid4().hex
-        published = self.keys.published(event.event_id)
-        status = self.keys.status(event_id)
+        published = self.keys.published(event_id)
         track = self.tracking
         now = _ms(self.clock.now())
-        handlers = ",".join(m.handler for m in messages)
         if due_at is not None and due_at > self.clock.now():
             entry = schedule_entry(
                 event_id=event_id,
                 event_type=event.event_type,
                 envelope_json=envelope,
-                handlers=[(m.queue, m.handler, 1) for m in messages],
+                handlers=[(r.queue, r.handler, 1) for r in routes],
                 published_ms=now,
                 new_event=True,
                 track=track.enabled,
@@ -189,24 +182,55 @@ class DramatiqEventBus:
             return _ScriptCall(
                 self.scripts.publish_later,
                 [published, self.keys.schedule, self.keys.schedule_items],
-                [token, self._ttl_ms, event_id, _ms(due_at), entry, self.keys.namespace],
+                # The dedup key outlives the due time by the retention, not the publish time.
+                [
+                    token,
+                    self._ttl_ms + max(_ms(due_at) - now, 0),
+                    event_id,
+                    _ms(due_at),
+                    entry,
+                    self.keys.namespace,
+                ],
                 due_at,
             )
-        keys: list[str] = [published, status]
+        keys: list[str] = [published, self.keys.status(event_id)]
         args: list[Any] = [
             token,
             self._ttl_ms,
             track.flag,
             now,
-            ms(track.status_ttl),
+            self._status_ttl_ms,
             event.event_type,
-            handlers,
+            ",".join(r.handler for r in routes),
         ]
-        for message in messages:
-            queue = message.queue
-            keys += [self.keys.queue(queue), self.keys.messages(queue), self.keys.wake(queue)]
-            args += [message.redis_id, message.body, message.handler]
+        # The hot path: bodies are assembled from cached per-handler prefixes, and redis ids
+        # derive from this call's token (unique, and stable if the call is retried).
+        for index, route in enumerate(routes):
+            redis_id = f"{token}.{index}"
+            keys += route.keys
+            args += [
+                redis_id,
+                f"{route.prefix}{envelope}{_MIDDLE}{redis_id}{_ATTEMPT_ONE}"
+                f'"{event_id}/{route.handler}","message_timestamp":{now}}}',
+                route.handler,
+            ]
         return _ScriptCall(self.scripts.publish, keys, args, None)
+
+    def _route(self, spec: HandlerSpec) -> _Route:
+        route = self._routes.get(spec)
+        if route is None:
+            queue = queue_for(spec)
+            # Queue and handler names are validated to need no JSON escaping (HandlerSpec).
+            route = _Route(
+                queue=queue,
+                handler=spec.name,
+                keys=(self.keys.queue(queue), self.keys.messages(queue), self.keys.wake(queue)),
+                prefix=(
+                    f'{{"queue_name":"{queue}","actor_name":"{ACTOR_NAME}","args":["{spec.name}",'
+                ),
+            )
+            self._routes[spec] = route
+        return route
 
     def _run_script(self, call: _ScriptCall) -> Any:
         return call.script(keys=call.keys, args=call.args)
@@ -239,6 +263,20 @@ class DramatiqEventBus:
         if at is not None and at.tzinfo is None:
             raise ValueError("at= must be timezone-aware")
         return at
+
+
+_MIDDLE = '],"kwargs":{},"options":{"redis_message_id":"'
+_ATTEMPT_ONE = '","hexbus_attempt":1},"message_id":'
+
+
+@attrs.frozen
+class _Route:
+    """What publishing needs to know of one handler, computed once per handler."""
+
+    queue: str
+    handler: str
+    keys: tuple[str, str, str]
+    prefix: str
 
 
 class _ScriptCall:

@@ -70,7 +70,7 @@ class RedisKeys:
 
     # --- hexbus's keys ----------------------------------------------------------------------
 
-    def published(self, event_id: UUID) -> str:
+    def published(self, event_id: UUID | str) -> str:
         """Set when an event is accepted; its presence makes a publish a duplicate."""
         return f"{self.namespace}:published:{event_id}"
 

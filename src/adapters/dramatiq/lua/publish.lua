@@ -39,8 +39,9 @@ for k = 3, #KEYS do
   end
 end
 local track = ARGV[3] == '1'
+local status = {}
 if track then
-  redis.call('HSET', KEYS[2], '_type', ARGV[6], '_published', ARGV[4], '_handlers', ARGV[7])
+  status = {'_type', ARGV[6], '_published', ARGV[4], '_handlers', ARGV[7]}
 end
 for i = 1, messages do
   local list, hash, wake = KEYS[3 * i], KEYS[3 * i + 1], KEYS[3 * i + 2]
@@ -48,14 +49,18 @@ for i = 1, messages do
   redis.call('HSET', hash, id, body)
   redis.call('RPUSH', list, id)
   -- Wake one idle consumer; the list is only a doorbell, so it is kept short.
-  redis.call('RPUSH', wake, '1')
-  redis.call('LTRIM', wake, -16, -1)
+  if redis.call('RPUSH', wake, '1') > 16 then
+    redis.call('LTRIM', wake, -16, -1)
+  end
   if track then
-    redis.call('HSET', KEYS[2], handler .. '|s', 'queued', handler .. '|u', ARGV[4],
-      handler .. '|a', '0')
+    local n = #status
+    status[n + 1], status[n + 2] = handler .. '|s', 'queued'
+    status[n + 3], status[n + 4] = handler .. '|u', ARGV[4]
+    status[n + 5], status[n + 6] = handler .. '|a', '0'
   end
 end
 if track then
+  redis.call('HSET', KEYS[2], unpack(status))
   redis.call('PEXPIRE', KEYS[2], ARGV[5])
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
