@@ -1,0 +1,14 @@
+"""The HTTP adapter: a REST API over the monitoring and dead-letter ports, and a dashboard.
+
+An entry point like the CLI: :func:`create_app` takes the composition root's container and
+reads and acts on the bus only through its ports (:class:`QueueMonitor`, :class:`QueueControl`,
+:class:`DeadLetters`), so the same app serves the in-memory and the Redis adapter.
+
+Reading is open (the dashboard polls it); anything that changes state needs the bearer token
+``HEXBUS_API_TOKEN``, and with no token configured it is refused rather than left open.
+Importing this package loads FastAPI: import it only where a web server is wanted.
+"""
+
+from .app import create_app
+
+__all__ = ["create_app"]

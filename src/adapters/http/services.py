@@ -1,0 +1,77 @@
+"""The ports the routes use, taken from the container once when the app is built.
+
+Routes receive a :class:`Services` through FastAPI's dependency injection instead of the
+container itself, so a route can only reach what an operator's API should reach, and a test
+can build an app over the in-memory or the Redis adapter alike.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import attrs
+from fastapi import Depends, Request
+
+from ...ports.dead_letters import DeadLetters
+from ...ports.monitoring import QueueControl, QueueMonitor
+from ...settings import Settings
+from .badges import Thresholds
+from .health import HealthProbe
+
+if TYPE_CHECKING:
+    from ...container import Container
+
+
+@attrs.frozen(kw_only=True)
+class Services:
+    """What the HTTP adapter reads and acts on."""
+
+    settings: Settings
+    monitor: QueueMonitor
+    control: QueueControl
+    dead_letters: DeadLetters
+    health: HealthProbe
+
+    @property
+    def thresholds(self) -> Thresholds:
+        """The alert thresholds from the settings."""
+        return Thresholds(
+            failure_rate=self.settings.alert_failure_rate, backlog=self.settings.alert_backlog
+        )
+
+    @classmethod
+    def from_container(cls, container: Container) -> Services:
+        """The ports as the container built them; nothing connects yet."""
+        settings: Settings = container.settings()
+        monitor: QueueMonitor = container.monitor()
+        thresholds = Thresholds(
+            failure_rate=settings.alert_failure_rate, backlog=settings.alert_backlog
+        )
+        if settings.use_queue_event_bus:
+            redis_monitor = container.redis_monitor()
+            probe = HealthProbe(
+                monitor,
+                thresholds,
+                client=container.redis_client(),
+                live_workers=redis_monitor.live_workers,
+            )
+        else:
+            probe = HealthProbe(monitor, thresholds)
+        return cls(
+            settings=settings,
+            monitor=monitor,
+            control=container.queue_control(),
+            dead_letters=container.dead_letters(),
+            health=probe,
+        )
+
+
+def get_services(request: Request) -> Services:
+    """The app's services (a FastAPI dependency)."""
+    services = request.app.state.services
+    assert isinstance(services, Services)
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+"""Declare a route parameter of this type to receive the services."""
