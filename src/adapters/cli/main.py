@@ -19,7 +19,10 @@ from ... import __version__
 from ...container import create_container
 from ...domain.errors import HexbusError
 from ...ports.handlers import RateLimit
+from .dead_letters import dead_letters
 from .demo import run_demo
+from .events import events
+from .operations import clean, dashboard, queues, stats
 from .scheduling import scheduler, schedules
 from .worker import worker, worker_process
 
@@ -37,7 +40,8 @@ app = typer.Typer(
 )
 # Piped output (CI logs, grep) gets wide tables instead of rich's 80-column default.
 console = Console() if sys.stdout.isatty() else Console(width=160)
-errors = Console(stderr=True)
+# soft_wrap: an error stays one line however narrow the terminal (or a pipe).
+errors = Console(stderr=True, soft_wrap=True)
 
 
 @app.command()
@@ -103,7 +107,9 @@ def demo() -> None:
 
     No server is needed and it takes well under a second: time is virtual, so retry backoff passes instantly.
 
-    It books an appointment (patient confirmation by email and WhatsApp, doctor notified), delivers a payment webhook twice (the second is a duplicate and runs nothing; a receipt is sent and the appointment becomes CONFIRMED), issues an invoice, cancels another appointment (patient and doctor told), makes the email provider time out twice (retries with backoff, then success), takes SMS down and rejects a doctor's address (dead letters: retries exhausted, and non-retryable), lists the dead letters and retries one once SMS is back.
+    It books an appointment (patient confirmation by email and WhatsApp, doctor notified, reminders and an auto-cancel scheduled), delivers a payment webhook twice (the second is a duplicate and runs nothing; a receipt is sent, the appointment becomes CONFIRMED and its auto-cancel is cancelled), issues an invoice, cancels another appointment (its timers cancelled, patient and doctor told), makes the email provider time out twice (retries with backoff, then success), takes SMS down and rejects a doctor's address (dead letters: retries exhausted, and non-retryable), lists the dead letters and retries them once fixed.
+
+    Then virtual time runs: the unpaid appointment is auto-cancelled after 30 minutes, the 24 h reminder fires, a freed slot is offered to the waitlist and passes on when the offer expires after 15 minutes, the medicine jobs run at 00:00 and 06:00, and the 1 h reminders fire.
 
     Each line is a virtual timestamp and what the bus did: events published (accepted or duplicate), handlers run, succeeded or failed (attempt n/N, retry at), dead letters. It ends with a summary table; exit status 1 if any flow misbehaved.
     """
@@ -115,6 +121,12 @@ app.command()(worker)
 app.command("worker-process", hidden=True)(worker_process)
 app.command()(scheduler)
 app.command()(schedules)
+app.command()(stats)
+app.add_typer(events)
+app.add_typer(dead_letters)
+app.add_typer(queues)
+app.command()(clean)
+app.command()(dashboard)
 
 
 def run() -> None:
