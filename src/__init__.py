@@ -28,10 +28,14 @@ from .domain.errors import (
     InvalidRecipient,
     InvalidTransition,
     InvoiceNotFound,
+    MedicineNotFound,
     NonRetryableError,
     NotificationFailed,
+    OfferNotFound,
+    OfferNotOpen,
     UnknownEventType,
     UnknownHandler,
+    WaitlistEntryNotFound,
 )
 from .domain.event_types import EventTypeRegistry, event_types
 from .domain.events import DomainEvent
@@ -75,9 +79,12 @@ __all__ = [
     "InvalidRecipient",
     "InvalidTransition",
     "InvoiceNotFound",
+    "MedicineNotFound",
     "NonRetryableError",
     "NotificationFailed",
     "NullObserver",
+    "OfferNotFound",
+    "OfferNotOpen",
     "Priority",
     "PublishOutcome",
     "PublishResult",
@@ -85,6 +92,7 @@ __all__ = [
     "RetryPolicy",
     "UnknownEventType",
     "UnknownHandler",
+    "WaitlistEntryNotFound",
     "__version__",
     "event_types",
 ]

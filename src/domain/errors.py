@@ -151,7 +151,7 @@ class InvalidRecipient(NonRetryableError):
 
 
 class BookingError(HexbusError):
-    """A rule of the reference booking domain was broken (appointments, invoices)."""
+    """A rule of the reference domain was broken (appointments, invoices, waitlist, stock)."""
 
 
 class InvalidTransition(BookingError, ValueError):
@@ -196,3 +196,39 @@ class AlreadyExists(BookingError, ValueError):
         super().__init__(
             f"{kind} {record_id!r} already exists: ids are unique; load it and change it instead"
         )
+
+
+class WaitlistEntryNotFound(BookingError, LookupError):
+    """No waitlist entry has this id."""
+
+    def __init__(self, entry_id: str) -> None:
+        self.entry_id = entry_id
+        super().__init__(f"no waitlist entry with id {entry_id!r}: check the id")
+
+
+class OfferNotFound(BookingError, LookupError):
+    """No slot offer has this id."""
+
+    def __init__(self, offer_id: str) -> None:
+        self.offer_id = offer_id
+        super().__init__(f"no slot offer with id {offer_id!r}: check the id")
+
+
+class OfferNotOpen(BookingError, ValueError):
+    """A slot offer can no longer be accepted: it expired, or went to someone else.
+
+    Trying again cannot help; the patient stays on the waitlist for the next free slot.
+    """
+
+    def __init__(self, offer_id: str, reason: str) -> None:
+        self.offer_id = offer_id
+        self.reason = reason
+        super().__init__(f"offer {offer_id!r} cannot be accepted: {reason}")
+
+
+class MedicineNotFound(BookingError, LookupError):
+    """No medicine in stock has this id."""
+
+    def __init__(self, medicine_id: str) -> None:
+        self.medicine_id = medicine_id
+        super().__init__(f"no medicine with id {medicine_id!r}: check the id, or add it first")

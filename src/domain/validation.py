@@ -7,7 +7,7 @@ a bad payload read from a queue lands in the dead letters with a reason an opera
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -53,12 +53,16 @@ def aware_datetime(instance: Any, attribute: attrs.Attribute[Any], value: Any) -
         raise _fail(instance, attribute, "must be timezone-aware")
 
 
-def one_of(*allowed: str) -> Validator:
-    """A validator accepting only the given strings."""
+def one_of(*allowed: object) -> Validator:
+    """A validator accepting only the given values (strings, or numbers such as 24 and 1).
+
+    The type must match too, so ``True`` is not taken for ``1``.
+    """
 
     def check(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value not in allowed:
-            raise _fail(instance, attribute, f"must be one of {', '.join(allowed)}, got {value!r}")
+        if not any(type(value) is type(option) and value == option for option in allowed):
+            choices = ", ".join(str(option) for option in allowed)
+            raise _fail(instance, attribute, f"must be one of {choices}, got {value!r}")
 
     return check
 
@@ -67,3 +71,21 @@ def positive_int(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> 
     """A whole number above zero."""
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise _fail(instance, attribute, f"must be a positive whole number, got {value!r}")
+
+
+def non_negative_int(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """A whole number, zero or more (a count, a quantity in stock)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _fail(instance, attribute, f"must be a whole number >= 0, got {value!r}")
+
+
+def flag(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """True or False, nothing truthy in between."""
+    if not isinstance(value, bool):
+        raise _fail(instance, attribute, f"must be true or false, got {value!r}")
+
+
+def calendar_date(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """A date (a datetime is refused: a day has no time zone to get wrong)."""
+    if isinstance(value, datetime) or not isinstance(value, date):
+        raise _fail(instance, attribute, f"must be a date, got {type(value).__name__}")

@@ -1,5 +1,6 @@
 """Ports: the Protocols the core depends on, and the values that cross them."""
 
+from .analysis import Analyzer
 from .clock import Clock
 from .dead_letters import DeadLetter, DeadLetterPage, DeadLetterReason, DeadLetters, Progress
 from .event_bus import EventBus, EventScheduler, PublishOutcome, PublishResult
@@ -15,11 +16,18 @@ from .handlers import (
 from .idempotency import IdempotencyStore
 from .notifier import Channel, Notification, Notifier
 from .observer import BusObserver
-from .repositories import AppointmentRepository, InvoiceRepository
+from .repositories import (
+    AppointmentRepository,
+    InvoiceRepository,
+    MedicineRepository,
+    SlotOfferRepository,
+    WaitlistRepository,
+)
 
 __all__ = [
     "DEFAULT_QUEUE",
     "NO_RETRY",
+    "Analyzer",
     "AppointmentRepository",
     "BusObserver",
     "Channel",
@@ -34,6 +42,7 @@ __all__ = [
     "HandlerSpec",
     "IdempotencyStore",
     "InvoiceRepository",
+    "MedicineRepository",
     "Notification",
     "Notifier",
     "Priority",
@@ -42,4 +51,6 @@ __all__ = [
     "PublishResult",
     "RateLimit",
     "RetryPolicy",
+    "SlotOfferRepository",
+    "WaitlistRepository",
 ]

@@ -70,14 +70,69 @@ def test_the_demo_ends_with_a_summary(
     for appointment, status in (
         ("apt-1001", "CONFIRMED"),
         ("apt-1002", "CANCELLED"),
-        ("apt-1003", "PENDING"),
+        ("apt-1003", "CANCELLED"),
+        ("Eli Navarro", "CONFIRMED"),
     ):
         assert any(appointment in row and status in row for row in out.splitlines())
+    assert "still open" in out
+
+
+def test_the_demo_schedules_timers_and_cancels_them_when_paid_or_cancelled(
+    demo: tuple[subprocess.CompletedProcess[str], float],
+) -> None:
+    out = demo[0].stdout
+    assert "publish appointment.reminder_due" in out
+    assert "scheduled for Mon 10:00:00" in out, "the 24 h reminder of tomorrow's 10:00"
+    assert "scheduled for Tue 09:00:00" in out, "the 1 h reminder"
+    assert "publish appointment.payment_deadline_passed" in out
+    assert "cancel  appointment.payment_deadline_passed" in out, "paying cancels the auto-cancel"
+    assert "cancel  appointment.reminder_due" in out, "cancelling cancels the reminders"
+
+
+def test_the_demo_auto_cancels_the_unpaid_appointment_and_sends_the_reminders(
+    demo: tuple[subprocess.CompletedProcess[str], float],
+) -> None:
+    out = demo[0].stdout
+    assert "ok   booking.cancel_unpaid_appointment" in out
+    assert "appointment apt-1003 is CANCELLED by the system" in out
+    assert out.count("appointment_reminder_24h") == 1, "only apt-1001 still happens"
+    assert out.count("appointment_reminder_1h") == 2, "apt-1001 and the waitlist's booking"
+
+
+def test_the_demo_passes_an_expired_waitlist_offer_to_the_next_patient(
+    demo: tuple[subprocess.CompletedProcess[str], float],
+) -> None:
+    out = demo[0].stdout
+    assert "publish waitlist.offer_expired" in out
+    assert "ok   waitlist.pass_offer_on" in out
+    assert "run  waitlist.calculate_preferences 1/6 (appointment.low)" in out
+    assert out.count("waitlist_slot_offer") == 2, "Dina first, then Eli"
+    assert "cancel  waitlist.offer_expired" in out, "accepting cancels the expiry"
+
+
+def test_the_demo_runs_the_medicine_jobs_on_their_crons(
+    demo: tuple[subprocess.CompletedProcess[str], float],
+) -> None:
+    out = demo[0].stdout
+    for schedule in ("medicine.expiry_check", "medicine.low_stock_check", "report.weekly"):
+        assert schedule in out
+    assert "Tue 00:00:00.000  publish medicine.expiry_check_due" in out
+    assert "Tue 06:00:00.000  publish medicine.low_stock_check_due" in out
+    assert out.count("medicine_expiring") == 2
+    assert out.count("medicine_stock_low") == 1
 
 
 def test_demo_help_explains_what_it_shows() -> None:
     result = hexbus("demo", "--help")
     assert result.returncode == 0
     text = " ".join(result.stdout.split())
-    for phrase in ("in-memory bus", "payment webhook twice", "duplicate", "dead letters"):
+    for phrase in (
+        "in-memory bus",
+        "payment webhook twice",
+        "duplicate",
+        "dead letters",
+        "auto-cancelled",
+        "waitlist",
+        "medicine jobs",
+    ):
         assert phrase in text, phrase

@@ -128,7 +128,9 @@ class InMemoryEventBus(RecordedEvents):
             raise TypeError(f"publish takes a DomainEvent, got {type(event).__name__}")
         due_at = self._due_at(delay, at)
         with self._lock:
-            if not self.idempotency.claim(str(event.event_id), self.retention):
+            # A delayed event stays a duplicate until its retention has passed after it is due.
+            wait = max(due_at - self.clock.now(), timedelta(0)) if due_at else timedelta(0)
+            if not self.idempotency.claim(str(event.event_id), self.retention + wait):
                 result = PublishResult(event.event_id, PublishOutcome.DUPLICATE)
                 if self.observer:
                     self.observer.published(event, result)

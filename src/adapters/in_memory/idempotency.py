@@ -16,9 +16,10 @@ class InMemoryIdempotencyStore:
     """The :class:`IdempotencyStore` port in process memory.
 
     Each record holds its expiry time and is checked against it, so a record past its time is
-    never honoured. Dropping them is lazy: dicts keep insertion order, and with one retention
-    per store that is expiry order, so each write drops a few of the oldest records that have
-    expired. A long-lived process stays bounded and no call pays for a full sweep.
+    never honoured. Dropping them is lazy: dicts keep insertion order, which is expiry order
+    as long as TTLs are equal, so each write drops a few of the oldest records that have
+    expired. A longer TTL (a delayed event's) only delays dropping the records behind it. A
+    long-lived process stays bounded and no call pays for a full sweep.
     """
 
     def __init__(self, clock: Clock) -> None:

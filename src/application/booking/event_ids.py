@@ -1,33 +1,54 @@
-"""Event ids derived from facts, so that the same fact always makes the same event.
+"""The booking domain's derived event ids (see :mod:`hexbus.application.event_ids`).
 
-An event_id is the bus's idempotency key. When an event stands for something outside that can
-be reported more than once (a payment provider's webhook, retried until we answer 200), or
-is published again by a handler that runs again, its id must come from that fact rather than
-from ``uuid4``: then the second publish is a ``DUPLICATE`` and nothing runs twice.
+Every event that belongs to one appointment and may be published more than once (a booking
+retried, a webhook delivered twice) or must be found again without storing its id (a reminder
+cancelled with the appointment) takes its id from the appointment id or the transaction id.
 """
 
 from __future__ import annotations
 
-from typing import Final
-from uuid import UUID, uuid5
+from uuid import UUID
 
-from ...domain.events import DomainEvent
+from ..event_ids import NAMESPACE, caused_event_id, derived_event_id
 
-NAMESPACE: Final = UUID("6f1c2a52-4f0e-5b8e-9a53-7d1f0c6e2b41")
-"""hexbus's uuid5 namespace for derived event ids. Never change it: every id derived before
-the change would stop matching its duplicates."""
+__all__ = [
+    "NAMESPACE",
+    "appointment_created_event_id",
+    "caused_event_id",
+    "checked_in_event_id",
+    "no_show_event_id",
+    "payment_deadline_event_id",
+    "payment_event_id",
+    "reminder_event_id",
+]
 
 
 def payment_event_id(transaction_id: str) -> UUID:
     """The event_id of the payment event for a provider's ``transaction_id``."""
-    return uuid5(NAMESPACE, f"payment:{transaction_id}")
+    return derived_event_id("payment", transaction_id)
 
 
-def caused_event_id(cause: DomainEvent, event_type: str) -> UUID:
-    """The event_id of the ``event_type`` event that ``cause`` leads to.
+def appointment_created_event_id(appointment_id: str) -> UUID:
+    """The event_id of the :class:`AppointmentCreated` of ``appointment_id``: a retried
+    booking announces the appointment once."""
+    return derived_event_id("appointment", appointment_id, "created")
 
-    A handler that publishes a consequence with this id may publish it again when it runs
-    again (after a crash between its change and its success being recorded) and the bus
-    reports the copy as a duplicate.
-    """
-    return uuid5(NAMESPACE, f"{cause.event_id}:{event_type}")
+
+def reminder_event_id(appointment_id: str, hours_before: int) -> UUID:
+    """The event_id of the reminder ``hours_before`` hours before ``appointment_id``."""
+    return derived_event_id("appointment", appointment_id, "reminder", f"{hours_before}h")
+
+
+def payment_deadline_event_id(appointment_id: str) -> UUID:
+    """The event_id of the auto-cancel of ``appointment_id`` if it is not paid in time."""
+    return derived_event_id("appointment", appointment_id, "payment_deadline")
+
+
+def no_show_event_id(appointment_id: str) -> UUID:
+    """The event_id of the no-show of ``appointment_id``: every check that finds it agrees."""
+    return derived_event_id("appointment", appointment_id, "no_show")
+
+
+def checked_in_event_id(appointment_id: str) -> UUID:
+    """The event_id of the check-in of ``appointment_id`` (there is only one)."""
+    return derived_event_id("appointment", appointment_id, "checked_in")

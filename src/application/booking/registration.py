@@ -9,6 +9,8 @@ Queues follow the reference layout: ``notification`` for messages to people (pro
 retried with a long backoff), ``appointment`` for appointment state changes. ``payment`` is
 where work on the provider's side (refunds, reconciliation) would go: the webhook itself is
 handled in the caller, and receiving a payment is an appointment change plus a notification.
+Timers go where their work is: reminders are notifications, the payment deadline and the
+no-show check change appointments.
 """
 
 from __future__ import annotations
@@ -19,21 +21,29 @@ from typing import Final
 from ...domain.booking.events import (
     AppointmentCancelled,
     AppointmentCreated,
+    AppointmentNoShow,
+    AppointmentPaymentDeadlinePassed,
+    AppointmentReminderDue,
     InvoiceIssued,
+    NoShowCheckDue,
     PaymentSucceeded,
 )
 from ...domain.errors import AppointmentNotFound, InvalidRecipient, InvalidTransition
 from ...domain.events import DomainEvent
 from ...ports.clock import Clock
-from ...ports.event_bus import EventBus
+from ...ports.event_bus import EventBus, EventScheduler
 from ...ports.handlers import Handler, HandlerSpec, RateLimit, RetryPolicy
 from ...ports.notifier import Notifier
 from ...ports.repositories import AppointmentRepository
 from ..processor import DomainEventsProcessor
 from .handlers import (
+    CancelUnpaidAppointment,
     ConfirmAppointment,
+    MarkNoShows,
     NotifyCancellation,
     NotifyDoctor,
+    NotifyNoShow,
+    SendAppointmentReminder,
     SendInvoice,
     SendPatientConfirmation,
     SendPatientWhatsApp,
@@ -80,6 +90,10 @@ class Names:
     SEND_RECEIPT: Final = "booking.send_receipt"
     CONFIRM_APPOINTMENT: Final = "booking.confirm_appointment"
     SEND_INVOICE: Final = "booking.send_invoice"
+    SEND_APPOINTMENT_REMINDER: Final = "booking.send_appointment_reminder"
+    CANCEL_UNPAID_APPOINTMENT: Final = "booking.cancel_unpaid_appointment"
+    MARK_NO_SHOWS: Final = "booking.mark_no_shows"
+    NOTIFY_NO_SHOW: Final = "booking.notify_no_show"
 
 
 def register_booking_handlers(
@@ -88,6 +102,7 @@ def register_booking_handlers(
     notifier: Notifier,
     appointments: AppointmentRepository,
     event_bus: EventBus,
+    scheduler: EventScheduler,
     clock: Clock,
 ) -> tuple[HandlerSpec, ...]:
     """Register every booking handler on ``processor``; returns their specs.
@@ -114,6 +129,18 @@ def register_booking_handlers(
             )
         )
 
+    def state_change(event_type: type[DomainEvent], handler: Handler, name: str) -> None:
+        specs.append(
+            processor.register_handler(
+                event_type,
+                handler,
+                name=name,
+                queue=APPOINTMENT_QUEUE,
+                retry=STATE_RETRY,
+                timeout=STATE_TIMEOUT,
+            )
+        )
+
     specs: list[HandlerSpec] = []
     notification(
         AppointmentCreated, SendPatientConfirmation(notifier), Names.SEND_PATIENT_CONFIRMATION
@@ -136,15 +163,22 @@ def register_booking_handlers(
         Names.NOTIFY_DOCTOR_OF_CANCELLATION,
     )
     notification(PaymentSucceeded, SendReceipt(notifier, appointments), Names.SEND_RECEIPT)
-    specs.append(
-        processor.register_handler(
-            PaymentSucceeded,
-            ConfirmAppointment(appointments, event_bus, clock),
-            name=Names.CONFIRM_APPOINTMENT,
-            queue=APPOINTMENT_QUEUE,
-            retry=STATE_RETRY,
-            timeout=STATE_TIMEOUT,
-        )
+    state_change(
+        PaymentSucceeded,
+        ConfirmAppointment(appointments, event_bus, clock),
+        Names.CONFIRM_APPOINTMENT,
     )
     notification(InvoiceIssued, SendInvoice(notifier), Names.SEND_INVOICE)
+    notification(
+        AppointmentReminderDue,
+        SendAppointmentReminder(notifier, appointments),
+        Names.SEND_APPOINTMENT_REMINDER,
+    )
+    state_change(
+        AppointmentPaymentDeadlinePassed,
+        CancelUnpaidAppointment(appointments, event_bus, scheduler, clock),
+        Names.CANCEL_UNPAID_APPOINTMENT,
+    )
+    state_change(NoShowCheckDue, MarkNoShows(appointments, event_bus), Names.MARK_NO_SHOWS)
+    notification(AppointmentNoShow, NotifyNoShow(notifier), Names.NOTIFY_NO_SHOW)
     return tuple(specs)

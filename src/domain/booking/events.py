@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Final
 
 import attrs
 
@@ -24,6 +25,9 @@ from ..validation import (
     positive_amount,
     positive_int,
 )
+
+REMINDER_HOURS: Final = (24, 1)
+"""How many hours before an appointment its reminders go out."""
 
 
 @attrs.frozen(kw_only=True)
@@ -145,3 +149,77 @@ class InvoiceIssued(DomainEvent):
     def total(self) -> Decimal:
         """The sum of the lines."""
         return sum((line.total for line in self.lines), Decimal(0))
+
+
+@attrs.frozen(kw_only=True)
+class PatientCheckedIn(DomainEvent):
+    """The patient arrived for a paid appointment, which is now ATTENDED."""
+
+    event_type = "appointment.checked_in"
+
+    appointment_id: str = attrs.field(validator=non_empty_text)
+    clinic_id: str = attrs.field(validator=non_empty_text)
+
+
+# --- timers: published with a due time when an appointment is booked --------------------------
+
+
+@attrs.frozen(kw_only=True)
+class AppointmentReminderDue(DomainEvent):
+    """Time to remind the patient: ``hours_before`` (24 or 1) hours before ``starts_at``.
+
+    Published when the appointment is booked, due at ``starts_at - hours_before``, with an id
+    derived from the appointment (so cancelling the appointment finds it without storing it).
+    The contacts are those booked, as in :class:`AppointmentCreated`.
+    """
+
+    event_type = "appointment.reminder_due"
+
+    appointment_id: str = attrs.field(validator=non_empty_text)
+    patient_id: str = attrs.field(validator=non_empty_text)
+    patient: Contact
+    doctor: Contact
+    clinic_id: str = attrs.field(validator=non_empty_text)
+    starts_at: datetime = attrs.field(validator=aware_datetime)
+    hours_before: int = attrs.field(validator=one_of(*REMINDER_HOURS))
+
+
+@attrs.frozen(kw_only=True)
+class AppointmentPaymentDeadlinePassed(DomainEvent):
+    """A booked appointment's time to pay ran out; if it is still unpaid it is cancelled.
+
+    Published when the appointment is booked, due 30 minutes later; paying cancels it.
+    """
+
+    event_type = "appointment.payment_deadline_passed"
+
+    appointment_id: str = attrs.field(validator=non_empty_text)
+    clinic_id: str = attrs.field(validator=non_empty_text)
+
+
+# --- recurring checks and what they find --------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class NoShowCheckDue(DomainEvent):
+    """A tick of the no-show check (every 30 minutes): look for patients who never came.
+
+    ``occurred_at`` is the tick's time, which the check measures from (not the clock when a
+    worker gets round to it).
+    """
+
+    event_type = "appointment.no_show_check_due"
+
+
+@attrs.frozen(kw_only=True)
+class AppointmentNoShow(DomainEvent):
+    """A paid appointment started and the patient never checked in."""
+
+    event_type = "appointment.no_show"
+
+    appointment_id: str = attrs.field(validator=non_empty_text)
+    patient_id: str = attrs.field(validator=non_empty_text)
+    patient: Contact
+    doctor: Contact
+    clinic_id: str = attrs.field(validator=non_empty_text)
+    starts_at: datetime = attrs.field(validator=aware_datetime)

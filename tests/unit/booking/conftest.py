@@ -20,15 +20,19 @@ from hexbus.adapters.in_memory import (
     InMemoryEventBus,
     InMemoryInvoiceRepository,
 )
+from hexbus.adapters.in_memory.schedule_state import InMemoryScheduleState
 from hexbus.adapters.notifiers import FlakyNotifier, RecordingNotifier
 from hexbus.application import DomainEventsProcessor
 from hexbus.application.booking import (
     BookAppointment,
     CancelAppointment,
+    CheckInPatient,
     HandlePaymentWebhook,
     IssueInvoice,
     register_booking_handlers,
+    register_booking_schedules,
 )
+from hexbus.application.recurring import RecurringScheduler
 from hexbus.domain.booking import Appointment, Contact
 from hexbus.ports import PublishResult
 
@@ -52,6 +56,8 @@ class Booking:
     cancel: CancelAppointment
     pay: HandlePaymentWebhook
     issue_invoice: IssueInvoice
+    check_in: CheckInPatient
+    recurring: RecurringScheduler
 
     def book_one(
         self,
@@ -60,8 +66,9 @@ class Booking:
         patient: Contact = PATIENT,
         doctor: Contact = DOCTOR,
         clinic_id: str = "clinic-1",
+        starts_at: datetime = NOW + timedelta(days=1),
     ) -> Appointment:
-        """Book an appointment for tomorrow with sensible defaults."""
+        """Book an appointment (for tomorrow at this time, by default)."""
         return self.book(
             appointment_id=appointment_id,
             patient_id="pat-1",
@@ -69,7 +76,7 @@ class Booking:
             doctor_id="doc-1",
             doctor=doctor,
             clinic_id=clinic_id,
-            starts_at=NOW + timedelta(days=1),
+            starts_at=starts_at,
             price=Decimal("60.00"),
             currency="EUR",
         )
@@ -97,8 +104,17 @@ def booking() -> Booking:
     appointments = InMemoryAppointmentRepository()
     invoices = InMemoryInvoiceRepository()
     register_booking_handlers(
-        processor, notifier=notifier, appointments=appointments, event_bus=bus, clock=clock
+        processor,
+        notifier=notifier,
+        appointments=appointments,
+        event_bus=bus,
+        scheduler=bus,
+        clock=clock,
     )
+    # The no-show check ticks every 30 minutes as the bus's virtual time advances.
+    recurring = RecurringScheduler(bus, InMemoryScheduleState(), clock.now)
+    register_booking_schedules(recurring)
+    bus.add_timer(recurring)
     return Booking(
         clock=clock,
         bus=bus,
@@ -107,7 +123,9 @@ def booking() -> Booking:
         appointments=appointments,
         invoices=invoices,
         book=BookAppointment(appointments, bus, clock),
-        cancel=CancelAppointment(appointments, bus, clock),
-        pay=HandlePaymentWebhook(appointments, bus, clock),
+        cancel=CancelAppointment(appointments, bus, clock, scheduler=bus),
+        pay=HandlePaymentWebhook(appointments, bus, clock, scheduler=bus),
         issue_invoice=IssueInvoice(invoices, bus, clock),
+        check_in=CheckInPatient(appointments, bus, clock),
+        recurring=recurring,
     )

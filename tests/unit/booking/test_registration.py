@@ -29,6 +29,10 @@ EXPECTED = {
     Names.SEND_RECEIPT: ("payment.succeeded", "notification"),
     Names.CONFIRM_APPOINTMENT: ("payment.succeeded", "appointment"),
     Names.SEND_INVOICE: ("invoice.issued", "notification"),
+    Names.SEND_APPOINTMENT_REMINDER: ("appointment.reminder_due", "notification"),
+    Names.CANCEL_UNPAID_APPOINTMENT: ("appointment.payment_deadline_passed", "appointment"),
+    Names.MARK_NO_SHOWS: ("appointment.no_show_check_due", "appointment"),
+    Names.NOTIFY_NO_SHOW: ("appointment.no_show", "notification"),
 }
 
 
@@ -36,11 +40,13 @@ EXPECTED = {
 def processor() -> DomainEventsProcessor:
     processor = DomainEventsProcessor()
     clock = VirtualClock()
+    bus = InMemoryEventBus(processor, clock=clock)
     register_booking_handlers(
         processor,
         notifier=RecordingNotifier(),
         appointments=InMemoryAppointmentRepository(),
-        event_bus=InMemoryEventBus(processor, clock=clock),
+        event_bus=bus,
+        scheduler=bus,
         clock=clock,
     )
     return processor
@@ -93,11 +99,13 @@ def test_whatsapp_is_limited_to_ten_a_minute_per_clinic(processor: DomainEventsP
 
 def test_registering_twice_on_one_processor_is_refused(processor: DomainEventsProcessor) -> None:
     clock = VirtualClock()
+    bus = InMemoryEventBus(processor, clock=clock)
     with pytest.raises(HandlerRegistrationError, match="already registered"):
         register_booking_handlers(
             processor,
             notifier=RecordingNotifier(),
             appointments=InMemoryAppointmentRepository(),
-            event_bus=InMemoryEventBus(processor, clock=clock),
+            event_bus=bus,
+            scheduler=bus,
             clock=clock,
         )
