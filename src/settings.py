@@ -6,6 +6,7 @@ connection error deep inside a worker. Secrets never appear in ``repr`` or :meth
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -22,9 +23,12 @@ FALSE: Final = frozenset({"0", "false", "no", "off", ""})
 REDIS_SCHEMES: Final = ("redis", "rediss", "unix")
 NAMESPACE: Final = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 QUEUE: Final = re.compile(r"^[a-z][a-z0-9_-]{0,47}(\.(high|low))?$")
+API_TOKEN: Final = re.compile(r"^[A-Za-z0-9._~+/=-]{16,512}$")
+"""A bearer token (RFC 6750's characters), long enough not to be guessed."""
 
 REFERENCE_LAYOUT: Final = (
-    "payment=5,notification=10,appointment=5,medicine=3,ai-processing=2,report=1"
+    "payment=5,notification=10,appointment=5,appointment.low=1,medicine=3,"
+    "ai-processing=2,ai-processing.high=1,report=1"
 )
 """The reference domain's queues and how many handlers each runs at once."""
 
@@ -54,6 +58,35 @@ def parse_int(env: Mapping[str, str], name: str, default: int, *, low: int, high
     if not low <= value <= high:
         raise ConfigurationError(name, f"must be between {low} and {high}, got {value}")
     return value
+
+
+def parse_fraction(env: Mapping[str, str], name: str, default: float) -> float:
+    """A number between 0 and 1 (``0.1`` is 10%)."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ConfigurationError(name, f"expected a number between 0 and 1, got {raw!r}") from None
+    if not math.isfinite(value) or not 0 <= value <= 1:
+        raise ConfigurationError(name, f"must be between 0 and 1 (0.1 is 10%), got {raw!r}")
+    return value
+
+
+def parse_token(env: Mapping[str, str], name: str) -> str | None:
+    """A secret bearer token, or None when unset or empty."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if not API_TOKEN.match(raw):
+        # The value itself is never echoed: it is a secret, even when malformed.
+        raise ConfigurationError(
+            name,
+            "must be 16-512 characters of letters, digits and -._~+/= (make one with "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)",
+        )
+    return raw
 
 
 def parse_seconds(env: Mapping[str, str], name: str, default: timedelta) -> timedelta:
@@ -169,6 +202,106 @@ def parse_layout(raw: str, setting: str = "HEXBUS_WORKER_QUEUES") -> tuple[Queue
     return tuple(groups)
 
 
+LOG_FORMATS: Final = ("auto", "json", "console")
+LOG_LEVELS: Final = ("debug", "info", "warning", "error")
+
+
+def parse_choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (case-insensitive)."""
+    value = env.get(name, "").strip().lower() or default
+    if value not in choices:
+        raise ConfigurationError(name, f"expected one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def parse_webhook_url(env: Mapping[str, str], name: str) -> str | None:
+    """An http(s) URL, or None when unset; checked now so a typo is not found by an outage."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        # Not echoed: a webhook URL usually embeds its credential.
+        raise ConfigurationError(name, "must be an http:// or https:// URL with a host")
+    return raw
+
+
+@attrs.frozen(kw_only=True)
+class ObservabilitySettings:
+    """Logs, Prometheus metrics and alerts (``HEXBUS_LOG_*``, ``HEXBUS_METRICS*``,
+    ``HEXBUS_ALERT_*``; the failure-rate and backlog thresholds are on :class:`Settings`,
+    shared with the health endpoint)."""
+
+    log_format: str = "auto"
+    log_level: str = "info"
+    log_payloads: bool = False
+    metrics: bool = True
+    metrics_host: str = "0.0.0.0"
+    metrics_port: int = 9191
+    metrics_dir: str | None = None
+    alert_webhook_url: str | None = attrs.field(default=None, repr=False)
+    alert_min_finished: int = 20
+    alert_period: timedelta = timedelta(minutes=5)
+    alert_interval: timedelta = timedelta(seconds=30)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ObservabilitySettings:
+        """``HEXBUS_LOG_FORMAT`` auto|json|console (auto: console on a terminal, else JSON),
+        ``HEXBUS_LOG_LEVEL``, ``HEXBUS_LOG_PAYLOADS`` (default false: event contents may be
+        health data), ``HEXBUS_METRICS`` (default true), ``HEXBUS_METRICS_HOST``/``_PORT``
+        (where ``hexbus worker`` serves /metrics; port 0 serves none), ``HEXBUS_METRICS_DIR``
+        (its multiprocess directory; default a fresh temporary one), ``HEXBUS_ALERT_WEBHOOK_URL``
+        (a secret; unset, alerts are logged), ``HEXBUS_ALERT_MIN_FINISHED`` (runs a failure
+        rate needs before it alerts), ``HEXBUS_ALERT_PERIOD`` (s, one alert per kind and queue
+        or handler per period) and ``HEXBUS_ALERT_INTERVAL`` (s, between threshold checks)."""
+        host = env.get("HEXBUS_METRICS_HOST", "0.0.0.0").strip()
+        if not host or any(c in host for c in "/@ "):
+            raise ConfigurationError("HEXBUS_METRICS_HOST", f"expected a host name, got {host!r}")
+        metrics_dir = env.get("HEXBUS_METRICS_DIR", "").strip() or None
+        if metrics_dir is not None:
+            metrics_dir = os.path.abspath(metrics_dir)
+            if os.path.exists(metrics_dir) and not os.path.isdir(metrics_dir):
+                raise ConfigurationError("HEXBUS_METRICS_DIR", f"{metrics_dir} is not a directory")
+        return cls(
+            log_format=parse_choice(env, "HEXBUS_LOG_FORMAT", "auto", LOG_FORMATS),
+            log_level=parse_choice(env, "HEXBUS_LOG_LEVEL", "info", LOG_LEVELS),
+            log_payloads=parse_bool(env, "HEXBUS_LOG_PAYLOADS", False),
+            metrics=parse_bool(env, "HEXBUS_METRICS", True),
+            metrics_host=host,
+            metrics_port=parse_int(env, "HEXBUS_METRICS_PORT", 9191, low=0, high=65535),
+            metrics_dir=metrics_dir,
+            alert_webhook_url=parse_webhook_url(env, "HEXBUS_ALERT_WEBHOOK_URL"),
+            alert_min_finished=parse_int(env, "HEXBUS_ALERT_MIN_FINISHED", 20, low=1, high=10**9),
+            alert_period=parse_seconds(env, "HEXBUS_ALERT_PERIOD", timedelta(minutes=5)),
+            alert_interval=parse_seconds(env, "HEXBUS_ALERT_INTERVAL", timedelta(seconds=30)),
+        )
+
+    @property
+    def log_json(self) -> bool | None:
+        """True for JSON lines, False for console text, None to decide by the terminal."""
+        return {"json": True, "console": False}.get(self.log_format)
+
+    def describe(self) -> dict[str, str]:
+        """These settings for :meth:`Settings.describe`; the webhook URL shows its host only."""
+        webhook = "not set"
+        if self.alert_webhook_url:
+            parts = urlsplit(self.alert_webhook_url)
+            webhook = f"{parts.scheme}://{parts.hostname}/***"
+        return {
+            "HEXBUS_LOG_FORMAT": self.log_format,
+            "HEXBUS_LOG_LEVEL": self.log_level,
+            "HEXBUS_LOG_PAYLOADS": str(self.log_payloads).lower(),
+            "HEXBUS_METRICS": str(self.metrics).lower(),
+            "HEXBUS_METRICS_HOST": self.metrics_host,
+            "HEXBUS_METRICS_PORT": str(self.metrics_port),
+            "HEXBUS_METRICS_DIR": self.metrics_dir or "(a fresh temporary directory)",
+            "HEXBUS_ALERT_WEBHOOK_URL": webhook,
+            "HEXBUS_ALERT_MIN_FINISHED": str(self.alert_min_finished),
+            "HEXBUS_ALERT_PERIOD": f"{int(self.alert_period.total_seconds())}s",
+            "HEXBUS_ALERT_INTERVAL": f"{int(self.alert_interval.total_seconds())}s",
+        }
+
+
 @attrs.frozen(kw_only=True)
 class Settings:
     """Everything the composition root reads from the environment."""
@@ -186,6 +319,10 @@ class Settings:
     shutdown_timeout: timedelta = timedelta(seconds=30)
     track_status: bool = True
     stats_window: timedelta = timedelta(minutes=15)
+    api_token: str | None = attrs.field(default=None, repr=False)
+    alert_failure_rate: float = 0.10
+    alert_backlog: int = 1000
+    observability: ObservabilitySettings = attrs.field(factory=ObservabilitySettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -199,7 +336,12 @@ class Settings:
         counts as dead and its messages run elsewhere; ``HEXBUS_SHUTDOWN_TIMEOUT`` (s) how
         long SIGTERM waits for handlers in flight; ``HEXBUS_TRACK_STATUS`` (default true)
         keeps each event's status per handler; ``HEXBUS_STATS_WINDOW_MINUTES`` (default 15)
-        is the window of the recent succeeded/failed counts.
+        is the window of the recent succeeded/failed counts. ``HEXBUS_API_TOKEN`` (a secret,
+        unset by default) is the bearer token the HTTP API's mutating endpoints require;
+        unset, they are refused. ``HEXBUS_ALERT_FAILURE_RATE`` (default 0.10) and
+        ``HEXBUS_ALERT_BACKLOG`` (default 1000 waiting or scheduled) are where a queue's health
+        turns to warning and ``/health`` to degraded (and where ``hexbus worker`` alerts).
+        Logs, metrics and alerts: see :class:`ObservabilitySettings`.
         """
         env = os.environ if env is None else env
         namespace = env.get("HEXBUS_NAMESPACE", "hexbus").strip()
@@ -225,6 +367,10 @@ class Settings:
             dead_letter_retention=parse_seconds(
                 env, "HEXBUS_DEAD_LETTER_RETENTION", timedelta(days=7)
             ),
+            api_token=parse_token(env, "HEXBUS_API_TOKEN"),
+            alert_failure_rate=parse_fraction(env, "HEXBUS_ALERT_FAILURE_RATE", 0.10),
+            alert_backlog=parse_int(env, "HEXBUS_ALERT_BACKLOG", 1000, low=1, high=10**9),
+            observability=ObservabilitySettings.from_env(env),
         )
 
     def describe(self) -> dict[str, str]:
@@ -245,4 +391,8 @@ class Settings:
             "HEXBUS_SHUTDOWN_TIMEOUT": f"{int(self.shutdown_timeout.total_seconds())}s",
             "HEXBUS_TRACK_STATUS": str(self.track_status).lower(),
             "HEXBUS_STATS_WINDOW_MINUTES": str(int(self.stats_window.total_seconds() // 60)),
+            "HEXBUS_API_TOKEN": "set" if self.api_token else "not set",
+            "HEXBUS_ALERT_FAILURE_RATE": f"{self.alert_failure_rate:g}",
+            "HEXBUS_ALERT_BACKLOG": str(self.alert_backlog),
+            **self.observability.describe(),
         }

@@ -47,6 +47,10 @@ def worker_env(redis_server: RedisServer, namespace: str) -> dict[str, str]:
         USE_QUEUE_EVENT_BUS="true",
         HEXBUS_HEARTBEAT_TIMEOUT="3",
         HEXBUS_SHUTDOWN_TIMEOUT="10",
+        # The worker's output goes to a pipe the tests read only in part: keep it short so
+        # a busy worker never blocks on a full pipe.
+        HEXBUS_LOG_LEVEL="warning",
+        HEXBUS_METRICS_PORT="0",
         PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
     )
     return env

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import logging
+import contextlib
+import os
 import signal
 import sys
 import threading
@@ -14,11 +15,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ...container import create_container
+from ...container import Container, create_container
 from ...settings import QueueGroup, Settings, parse_layout
 from ..dramatiq.maintenance import MaintenanceTimings
 from ..dramatiq.supervisor import ProcessSpec, Supervisor
 from ..dramatiq.worker import WorkerRuntime, handler_queues
+from ..observability.logging_config import configure_logging
+from ..observability.metrics_server import (
+    MetricsEndpoint,
+    MultiprocessDirectory,
+    mark_this_process_dead,
+)
 from .apps import load_app
 
 console = Console(stderr=True)
@@ -68,7 +75,45 @@ def worker(queues: QueuesOption = None, app: AppOption = None) -> None:
     container = create_container()
     load_app(container, app)
     settings = container.settings()
+    observability = settings.observability
+    configure_logging(observability.log_json, level=observability.log_level.upper())
     groups = plan(settings, handler_queues(container.processor()), queues)
+    with contextlib.ExitStack() as running:
+        child_env = _serve_metrics(container, running)
+        watcher = container.threshold_watcher()
+        watcher.start()
+        running.callback(watcher.stop)
+        code = _supervise(settings, groups, app, child_env)
+    raise typer.Exit(code)
+
+
+def _serve_metrics(container: Container, running: contextlib.ExitStack) -> dict[str, str] | None:
+    """Serve /metrics for all children (HEXBUS_METRICS_PORT); returns the children's env."""
+    observability = container.settings().observability
+    if not observability.metrics or not observability.metrics_port:
+        return None
+    directory = MultiprocessDirectory(observability.metrics_dir)
+    running.callback(directory.close)
+    endpoint = MetricsEndpoint(
+        directory,
+        container.redis_monitor(),
+        host=observability.metrics_host,
+        port=observability.metrics_port,
+    )
+    try:
+        running.enter_context(endpoint)
+    except OSError as error:
+        console.print(
+            f"[red]cannot serve metrics on {observability.metrics_host}:{observability.metrics_port}: {error}[/] (another port with HEXBUS_METRICS_PORT, or 0 for none)"
+        )
+        raise typer.Exit(1) from None
+    console.print(f"Metrics: http://{observability.metrics_host}:{endpoint.port}/metrics")
+    return {**os.environ, **directory.child_env()}
+
+
+def _supervise(
+    settings: Settings, groups: list[QueueGroup], app: str | None, child_env: dict[str, str] | None
+) -> int:
     table = Table("queues", "threads", "processes", title="hexbus workers")
     specs = []
     for group in groups:
@@ -86,7 +131,7 @@ def worker(queues: QueuesOption = None, app: AppOption = None) -> None:
             ]
             if app:
                 argv += ["--app", app]
-            specs.append(ProcessSpec(f"{group.name}#{index + 1}", tuple(argv)))
+            specs.append(ProcessSpec(f"{group.name}#{index + 1}", tuple(argv), child_env))
     console.print(table)
     console.print(f"Redis: {settings.redis.redacted_url()}  namespace: {settings.namespace}")
     supervisor = Supervisor(
@@ -94,7 +139,7 @@ def worker(queues: QueuesOption = None, app: AppOption = None) -> None:
         shutdown_timeout=settings.shutdown_timeout + timedelta(seconds=5),
         report=lambda line: console.print(f"[dim]supervisor:[/] {line}"),
     )
-    raise typer.Exit(supervisor.run())
+    return supervisor.run()
 
 
 def worker_process(
@@ -103,12 +148,12 @@ def worker_process(
     app: AppOption = None,
 ) -> None:
     """One worker process (started by 'hexbus worker'; run it directly only to debug)."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"
-    )
     container = create_container()
-    load_app(container, app)
     settings = container.settings()
+    configure_logging(
+        settings.observability.log_json, level=settings.observability.log_level.upper()
+    )
+    load_app(container, app)
     runtime = WorkerRuntime(
         processor=container.processor(),
         client=container.redis_client(),
@@ -120,7 +165,11 @@ def worker_process(
         observers=container.observers(),
         retention=settings.idempotency_retention,
         dead_letter_retention=settings.dead_letter_retention,
-        timings=MaintenanceTimings(heartbeat_timeout=settings.heartbeat_timeout),
+        timings=MaintenanceTimings(
+            heartbeat_timeout=settings.heartbeat_timeout,
+            status_ttl=container.tracking().status_ttl,
+        ),
+        tracking=container.tracking(),
     )
     stopping = threading.Event()
 
@@ -132,3 +181,4 @@ def worker_process(
     runtime.start()
     stopping.wait()
     runtime.stop(settings.shutdown_timeout)
+    mark_this_process_dead()
