@@ -18,6 +18,7 @@ from uuid import UUID
 import attrs
 import redis
 
+from ...application.due_time import due_time
 from ...application.observers import ObserverGroup
 from ...application.processor import DomainEventsProcessor
 from ...domain.events import DomainEvent
@@ -254,15 +255,7 @@ class DramatiqEventBus:
         return result
 
     def _due_at(self, delay: timedelta | None, at: datetime | None) -> datetime | None:
-        if delay is not None and at is not None:
-            raise ValueError("give delay= or at=, not both")
-        if delay is not None:
-            if delay < timedelta(0):
-                raise ValueError(f"delay must not be negative, got {delay}")
-            return self.clock.now() + delay
-        if at is not None and at.tzinfo is None:
-            raise ValueError("at= must be timezone-aware")
-        return at
+        return due_time(self.clock.now(), delay, at)
 
 
 _MIDDLE = '],"kwargs":{},"options":{"redis_message_id":"'

@@ -27,6 +27,7 @@ from uuid import UUID
 import tenacity
 
 from ...application.delivery import AttemptResult, HandlerRunner, dead_letter_for
+from ...application.due_time import due_time
 from ...application.observers import ObserverGroup
 from ...application.processor import DomainEventsProcessor
 from ...domain.errors import DeadLetterNotRetryable
@@ -383,15 +384,7 @@ class InMemoryEventBus(RecordedEvents):
     # --- scheduling internals --------------------------------------------------------------
 
     def _due_at(self, delay: timedelta | None, at: datetime | None) -> datetime | None:
-        if delay is not None and at is not None:
-            raise ValueError("give delay= or at=, not both")
-        if delay is not None:
-            if delay < timedelta(0):
-                raise ValueError(f"delay must not be negative, got {delay}")
-            return self.clock.now() + delay
-        if at is not None and at.tzinfo is None:
-            raise ValueError("at= must be timezone-aware")
-        return at
+        return due_time(self.clock.now(), delay, at)
 
     def _hold(self, event: DomainEvent, due_at: datetime) -> None:
         self._timeline.hold(event, due_at)
