@@ -61,6 +61,7 @@ class _Context:
 
     proxy: MessageProxy
     event_id: str
+    event_type: str
     queue: str
     redis_id: str
     acks: str
@@ -100,6 +101,7 @@ class Deliverer:
         self._watchdog = watchdog
         self._random = random_fraction
         self._tracking = tracking or Tracking()
+        self._status_ttl_ms = ms(self._tracking.status_ttl)
         self._runner = HandlerRunner(
             RedisIdempotencyStore(client, keys, clock),
             observer,
@@ -172,8 +174,19 @@ class Deliverer:
     def _start(self, event_id: UUID, handler: str, context: _Context) -> bool:
         """Whether the handler already succeeded; if not, its status becomes running."""
         done = self._scripts.start(
-            keys=[self._keys.done(event_id), self._keys.status(event_id)],
-            args=[handler, self._now_ms(), context.attempt, self._tracking.flag],
+            keys=[
+                self._keys.done(event_id),
+                self._keys.status(event_id),
+                self._keys.published(event_id),
+            ],
+            args=[
+                handler,
+                self._now_ms(),
+                context.attempt,
+                self._tracking.flag,
+                self._status_ttl_ms,
+                self._handler_names(context.event_type),
+            ],
         )
         return bool(done)
 
@@ -368,6 +381,7 @@ class Deliverer:
         return _Context(
             proxy=proxy,
             event_id=str(event_id) if event_id else "",
+            event_type=_event_type_of(args[1]) if len(args) > 1 else "",
             queue=queue,
             redis_id=redis_id,
             acks=self._keys.acks(self._broker_id(), queue),
@@ -375,8 +389,16 @@ class Deliverer:
             attempt=attempt if isinstance(attempt, int) and attempt >= 1 else 1,
         )
 
+    def _handler_names(self, event_type: str) -> str:
+        return ",".join(spec.name for spec in self._processor.handlers_for(event_type))
+
     def _now_ms(self) -> int:
         return int(self._clock.now().timestamp() * 1000)
+
+
+def _event_type_of(envelope: Any) -> str:
+    event_type = envelope.get("event_type") if isinstance(envelope, dict) else None
+    return event_type if isinstance(event_type, str) else ""
 
 
 def _event_id_of(envelope: Any) -> UUID | None:

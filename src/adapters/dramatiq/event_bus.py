@@ -78,7 +78,6 @@ class DramatiqEventBus:
             tracking=self.tracking,
         )
         self._ttl_ms = max(int(retention.total_seconds() * 1000), 1)
-        self._status_ttl_ms = ms(self.tracking.status_ttl)
         self._routes: dict[HandlerSpec, _Route] = {}
         self._publish_one = with_retries(
             self._run_script, attempts=publish_attempts, what="publish the event"
@@ -155,7 +154,6 @@ class DramatiqEventBus:
         call = self._prepare(event, None)
         call.keys[0] = f"{call.keys[0]}:redelivery:{call.args[0]}"  # a fresh, unused dedup key
         call.args[1] = 1000  # and let it expire at once
-        call.args[2] = "0"  # leave the status alone: succeeded handlers stay succeeded
         self._publish_one(call)
 
     # --- internals -------------------------------------------------------------------------
@@ -194,16 +192,8 @@ class DramatiqEventBus:
                 ],
                 due_at,
             )
-        keys: list[str] = [published, self.keys.status(event_id)]
-        args: list[Any] = [
-            token,
-            self._ttl_ms,
-            track.flag,
-            now,
-            self._status_ttl_ms,
-            event.event_type,
-            ",".join(r.handler for r in routes),
-        ]
+        keys: list[str] = [published]
+        args: list[Any] = [token, self._ttl_ms, f"{token}|{event.event_type}|{now}"]
         # The hot path: bodies are assembled from cached per-handler prefixes, and redis ids
         # derive from this call's token (unique, and stable if the call is retried).
         for index, route in enumerate(routes):
@@ -213,7 +203,6 @@ class DramatiqEventBus:
                 redis_id,
                 f"{route.prefix}{envelope}{_MIDDLE}{redis_id}{_ATTEMPT_ONE}"
                 f'"{event_id}/{route.handler}","message_timestamp":{now}}}',
-                route.handler,
             ]
         return _ScriptCall(self.scripts.publish, keys, args, None)
 

@@ -52,7 +52,7 @@ class RedisQueueMonitor:
         """One HGETALL."""
         raw: dict[bytes, bytes] = self._client.hgetall(self._keys.status(event_id))  # type: ignore[assignment]
         if not raw:
-            return self._scheduled_status(event_id)
+            return self._scheduled_status(event_id) or self._queued_status(event_id)
         fields = {k.decode(): v.decode() for k, v in raw.items()}
         names = [n for n in fields.get("_handlers", "").split(",") if n]
         return EventStatus(
@@ -86,6 +86,30 @@ class RedisQueueMonitor:
                     next_attempt_at=due_at,
                 )
                 for queue, handler, _ in header["h"]
+            ),
+        )
+
+    def _queued_status(self, event_id: UUID) -> EventStatus | None:
+        """Accepted and waiting, no handler started yet: the published key says enough.
+
+        Its value is ``token|event type|published ms`` (publish.lua); the handlers are the
+        registry's for that type. Status records are created when a handler starts.
+        """
+        raw: bytes | None = self._client.get(self._keys.published(event_id))  # type: ignore[assignment]
+        if raw is None or not self.tracking.enabled:
+            return None
+        parts = raw.decode().split("|")
+        if len(parts) != 3:
+            return None
+        _, event_type, published_ms = parts
+        return EventStatus(
+            event_id=event_id,
+            event_type=event_type,
+            published_at=_time(published_ms),
+            due_at=None,
+            handlers=tuple(
+                HandlerStatus(handler=spec.name, queue=queue_for(spec), state=HandlerState.QUEUED)
+                for spec in self._processor.handlers_for(event_type)
             ),
         )
 

@@ -1,14 +1,23 @@
 -- start: before a handler runs, tell whether it already succeeded for this event, and if not,
--- mark it running.
+-- mark it running (creating the event's status record if this is the first handler to start).
 --
--- KEYS[1] {ns}:done:{event_id}, KEYS[2] {ns}:status:{event_id}
+-- KEYS[1] {ns}:done:{event_id}, KEYS[2] {ns}:status:{event_id}, KEYS[3] {ns}:published:{event_id}
 -- ARGV[1] handler, ARGV[2] now ms, ARGV[3] attempt number, ARGV[4] track '1'/'0'
+-- ARGV[5] status TTL ms, ARGV[6] the event type's handler names joined by ','
 -- Returns 1 when it already succeeded (skip it), 0 when it should run.
 -- Why a script: the ledger check and the status write are one round trip on the hot path.
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
   return 1
 end
-if ARGV[4] == '1' and redis.call('EXISTS', KEYS[2]) == 1 then
+if ARGV[4] == '1' then
+  if redis.call('EXISTS', KEYS[2]) == 0 then
+    -- The published key holds token|event type|published ms (publish.lua).
+    local published = redis.call('GET', KEYS[3]) or ''
+    local _, _, event_type, at = string.find(published, '^[^|]*|([^|]*)|([^|]*)$')
+    redis.call('HSET', KEYS[2], '_type', event_type or '', '_published', at or ARGV[2],
+      '_handlers', ARGV[6])
+    redis.call('PEXPIRE', KEYS[2], ARGV[5])
+  end
   local h = ARGV[1]
   redis.call('HSET', KEYS[2], h .. '|s', 'running', h .. '|st', ARGV[2], h .. '|u', ARGV[2],
     h .. '|a', ARGV[3])
