@@ -134,7 +134,6 @@ class Deliverer:
     # --- the steps -------------------------------------------------------------------------
 
     def _deliver(self, handler_name: str, envelope: dict[str, Any], context: _Context) -> None:
-        envelope_json = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
         try:
             spec = self._processor.get(handler_name)
         except UnknownHandler as error:
@@ -145,7 +144,9 @@ class Deliverer:
         except EventError as error:
             self._reject(context, envelope, handler_name, error, DeadLetterReason.UNDECODABLE)
             return
-        if spec.rate_limit is not None and not self._take_slot(spec, event, context, envelope_json):
+        if spec.rate_limit is not None and not self._take_slot(
+            spec, event, context, _compact(envelope)
+        ):
             return
         result = self._attempt(event, spec, context)
         if result.outcome is AttemptOutcome.SUCCEEDED:
@@ -153,7 +154,8 @@ class Deliverer:
         if result.done:
             return
         assert result.error is not None
-        self._after_failure(event, spec, context, envelope_json, result.error)
+        # Serialized again only here, off the success path: a retry or dead letter carries it.
+        self._after_failure(event, spec, context, _compact(envelope), result.error)
 
     def _attempt(self, event: DomainEvent, spec: HandlerSpec, context: _Context) -> AttemptResult:
         if spec.timeout is not None and self._watchdog is not None:
@@ -331,7 +333,7 @@ class Deliverer:
             handler=handler_name,
             event_id=_event_id_of(envelope),
             event_type=envelope.get("event_type") if isinstance(envelope, dict) else None,
-            message=json.dumps(envelope, separators=(",", ":"), ensure_ascii=False),
+            message=_compact(envelope),
             error_type=f"{type(error).__module__}.{type(error).__qualname__}",
             error=str(error),
             traceback="".join(traceback.format_exception(error)),
@@ -394,6 +396,10 @@ class Deliverer:
 
     def _now_ms(self) -> int:
         return int(self._clock.now().timestamp() * 1000)
+
+
+def _compact(envelope: dict[str, Any]) -> str:
+    return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
 
 
 def _event_type_of(envelope: Any) -> str:

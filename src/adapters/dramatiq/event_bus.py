@@ -82,6 +82,8 @@ class DramatiqEventBus:
         self._publish_one = with_retries(
             self._run_script, attempts=publish_attempts, what="publish the event"
         )
+        self._cancel = with_retries(self.scripts.cancel, what="cancel the event")
+        self._reschedule = with_retries(self.scripts.reschedule, what="reschedule the event")
         self._publish_batch = with_retries(
             self._run_pipeline, attempts=publish_attempts, what="publish the events"
         )
@@ -118,7 +120,7 @@ class DramatiqEventBus:
 
     def cancel(self, event_id: UUID) -> bool:
         """Remove a scheduled event before it is due; False when it is not pending."""
-        removed = with_retries(self.scripts.cancel, what="cancel the event")(
+        removed = self._cancel(
             keys=[self.keys.schedule, self.keys.schedule_items, self.keys.status(event_id)],
             args=[
                 str(event_id),
@@ -138,9 +140,7 @@ class DramatiqEventBus:
         due_at = self._due_at(delay, at)
         if due_at is None:
             raise ValueError("reschedule needs delay= or at=")
-        moved = with_retries(self.scripts.reschedule, what="reschedule the event")(
-            keys=[self.keys.schedule], args=[str(event_id), _ms(due_at)]
-        )
+        moved = self._reschedule(keys=[self.keys.schedule], args=[str(event_id), _ms(due_at)])
         return bool(moved)
 
     # --- operations ------------------------------------------------------------------------
