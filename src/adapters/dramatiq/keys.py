@@ -14,7 +14,7 @@ key                        type   holds                                       re
 {ns}:{queue}.msgs          HASH   message id -> Dramatiq message JSON          until acked
 {ns}:__acks__.{b}.{queue}  SET    ids fetched by broker b, not yet acked      until ack/recovery
 {ns}:__heartbeats__        ZSET   broker id -> last heartbeat (ms)            reaped when dead
-{ns}:published:{event_id}  STRING publish token (dedup, lost-reply detection)  idempotency TTL
+{ns}:published:{event_id}  STRING token|event type|published ms (dedup)     idempotency TTL
 {ns}:done:{event_id}       HASH   handler name -> success time (ms)           idempotency TTL
 {ns}:schedule              ZSET   entry id -> due time (ms)                   until moved
 {ns}:schedule:items        HASH   entry id -> JSON list of messages to enqueue until moved
