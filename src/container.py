@@ -142,7 +142,7 @@ class Container(containers.DeclarativeContainer):
         dead_letter_retention=settings.provided.dead_letter_retention,
     )
     redis_client = providers.Singleton(connect, settings.provided.redis.url)
-    redis_keys = providers.Singleton(RedisKeys, settings.provided.namespace)
+    redis_keys = providers.Singleton(RedisKeys, settings.provided.worker.namespace)
     tracking = providers.Singleton(
         Tracking,
         enabled=settings.provided.track_status,
@@ -181,7 +181,7 @@ class Container(containers.DeclarativeContainer):
         processor,
         queue_bus.provided.dead_letters,
         tracking=tracking,
-        heartbeat_timeout=settings.provided.heartbeat_timeout,
+        heartbeat_timeout=settings.provided.worker.heartbeat_timeout,
     )
     in_memory_monitor = providers.Singleton(
         InMemoryMonitor,
@@ -198,9 +198,9 @@ class Container(containers.DeclarativeContainer):
         redis_monitor,
         alerter,
         clock=clock,
-        failure_rate=settings.provided.alert_failure_rate,
+        failure_rate=settings.provided.observability.alert_failure_rate,
         min_finished=settings.provided.observability.alert_min_finished,
-        backlog=settings.provided.alert_backlog,
+        backlog=settings.provided.observability.alert_backlog,
         period=settings.provided.observability.alert_period,
         interval=settings.provided.observability.alert_interval,
     )

@@ -136,6 +136,15 @@ class ConfigurationError(HexbusError, ValueError):
         super().__init__(f"invalid setting {setting}: {reason}")
 
 
+class MissingExtra(HexbusError, ImportError):
+    """An optional part of hexbus was imported without the extra that installs what it needs."""
+
+    def __init__(self, module: str, extra: str) -> None:
+        self.module = module
+        self.extra = extra
+        super().__init__(f"{module} needs the '{extra}' extra: pip install 'hexbus[{extra}]'")
+
+
 # --- outside services ---------------------------------------------------------------------
 
 

@@ -261,7 +261,7 @@ class Deployment:
 
     def runs(self, kind: str, label: str) -> int:
         """How often the integration handlers noted ``kind`` ('started', 'done') for ``label``."""
-        namespace = self.container.settings().namespace
+        namespace = self.container.settings().worker.namespace
         client: redis.Redis = self.container.redis_client()
         return int(client.get(f"{namespace}:test:count:{kind}:{label}") or 0)
 

@@ -59,7 +59,7 @@ def register(container: Container) -> None:
     """``--app tests.integration.apps:register``."""
     processor = container.processor()
     settings = container.settings()
-    recorder = Recorder(container.redis_client(), settings.namespace)
+    recorder = Recorder(container.redis_client(), settings.worker.namespace)
 
     def work(event: Job) -> None:
         attempt = recorder.note("started", event.label)

@@ -29,6 +29,7 @@ from hexbus.application.booking import Names
 from hexbus.container import Container, create_container
 from hexbus.domain.booking import AppointmentCreated, Contact
 from hexbus.ports.monitoring import QueueStats
+from hexbus.adapters.http.settings import ApiSettings
 from hexbus.settings import Settings
 from hexbus.testing.redis_server import RedisServer
 
@@ -511,8 +512,9 @@ def test_bad_input_is_never_a_500(memory: Memory, method: str, path: str) -> Non
 
 def test_settings_for_the_api_are_checked_at_start_up() -> None:
     settings = Settings.from_env({})
-    assert settings.api_token is None
-    assert (settings.alert_failure_rate, settings.alert_backlog) == (0.10, 1000)
+    assert settings.group(ApiSettings).api_token is None
+    thresholds = settings.observability
+    assert (thresholds.alert_failure_rate, thresholds.alert_backlog) == (0.10, 1000)
     settings = Settings.from_env(
         {
             "HEXBUS_API_TOKEN": TOKEN,
@@ -520,7 +522,12 @@ def test_settings_for_the_api_are_checked_at_start_up() -> None:
             "HEXBUS_ALERT_BACKLOG": "50",
         }
     )
-    assert (settings.api_token, settings.alert_failure_rate, settings.alert_backlog) == (
+    thresholds = settings.observability
+    assert (
+        settings.group(ApiSettings).api_token,
+        thresholds.alert_failure_rate,
+        thresholds.alert_backlog,
+    ) == (
         TOKEN,
         0.25,
         50,

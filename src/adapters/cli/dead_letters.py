@@ -26,8 +26,8 @@ from ...application.processor import DomainEventsProcessor
 from ...container import Container
 from ...domain.errors import DeadLetterNotRetryable, UnknownHandler
 from ...ports.dead_letters import DeadLetter
+from .apps import AppOption
 from .operations import (
-    AppOption,
     JsonOption,
     console,
     emit_json,

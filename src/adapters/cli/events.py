@@ -10,8 +10,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from ...ports.monitoring import EventStatus, HandlerState, HandlerStatus
+from .apps import AppOption
 from .operations import (
-    AppOption,
     JsonOption,
     console,
     emit_json,

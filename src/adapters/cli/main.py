@@ -8,6 +8,7 @@ traceback.
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Annotated
 
@@ -19,6 +20,7 @@ from ... import __version__
 from ...container import create_container
 from ...domain.errors import HexbusError
 from ...ports.handlers import RateLimit
+from .apps import AppOption, require_app
 from .dead_letters import dead_letters
 from .demo import run_demo
 from .events import events
@@ -51,16 +53,30 @@ def version() -> None:
 
 
 @app.command("config")
-def show_config() -> None:
-    """Check the settings from the environment and print those in force (secrets redacted).
+def show_config(
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the settings in force as one JSON object.")
+    ] = False,
+) -> None:
+    """Check the settings from the environment and list every one: its value in force, its default and what it means (secrets redacted).
 
     Exits with status 2 and names the variable when a setting is invalid.
     """
     settings = create_container().settings()
-    table = Table("setting", "value", title="hexbus settings")
-    for key, value in settings.describe().items():
-        table.add_row(key, value)
+    if json_output:
+        typer.echo(json.dumps(settings.describe(), indent=2))
+        return
+    table = Table("setting", "value", "default", "meaning", title="hexbus settings")
+    for group in settings.groups:
+        table.add_section()
+        table.add_row(f"[bold]{group.title}[/]", "", "", "")
+        described = group.describe()
+        for declared in group.declared():
+            value = described.get(declared.name, "(in REDIS_URL)")
+            table.add_row(declared.name, value, declared.default_text, declared.description)
     console.print(table)
+    if not settings.optional:
+        console.print("[dim]HTTP API settings: install hexbus[dashboard] to use and list them[/]")
 
 
 @app.command()
@@ -68,9 +84,14 @@ def handlers(
     event_type: Annotated[
         str | None, typer.Option("--event-type", "-e", help="Only handlers of this event type.")
     ] = None,
+    app: AppOption = None,
 ) -> None:
-    """List the registered handlers with their queue, retries, timeout, priority, rate limit."""
+    """List the handlers your app registers, with their queue, retries, timeout, priority and rate limit.
+
+    The app is --app or HEXBUS_APP ('package.module:function'), e.g. --app hexbus.examples.clinic:register.
+    """
     container = create_container()
+    require_app(container, app, "hexbus handlers")
     processor = container.processor()
     table = Table(
         "handler",

@@ -31,23 +31,13 @@ from rich.table import Table
 from ...container import Container, create_container
 from ...domain.errors import EventBusUnavailable, HexbusError
 from ...ports.monitoring import HandlerState, QueueStats
-from .apps import load_app
+from .apps import AppOption, load_app
 
 # Piped output (CI logs, grep) gets wide tables instead of rich's 80-column default.
 console = Console() if sys.stdout.isatty() else Console(width=160)
 # Soft wrap: an error or note stays one line however narrow, so it greps and logs whole.
 errors = Console(stderr=True, soft_wrap=True)
 
-AppOption = Annotated[
-    str | None,
-    typer.Option(
-        "--app",
-        help=(
-            "'package.module:function' called with the container to register your handlers "
-            "(the same as your workers'), so handler names resolve to queues and retries work."
-        ),
-    ),
-]
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print JSON for machines instead of a table.")
 ]
@@ -350,10 +340,11 @@ def dashboard(
     import uvicorn  # noqa: PLC0415 - the web stack loads only for this command
 
     from ..http.app import create_app  # noqa: PLC0415 - likewise
+    from ..http.settings import ApiSettings  # noqa: PLC0415 - likewise
 
     container = open_container(app)
     settings = container.settings()
-    if settings.api_token is None:
+    if settings.group(ApiSettings).api_token is None:
         errors.print(
             "[dim]note: HEXBUS_API_TOKEN is not set, so the API and dashboard are read-only[/]"
         )

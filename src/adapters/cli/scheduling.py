@@ -15,17 +15,10 @@ from rich.table import Table
 from ...container import create_container
 from ..dramatiq.maintenance import Maintenance, MaintenanceTimings
 from ..dramatiq.worker import handler_queues
-from .apps import load_app
+from .apps import AppOption, load_app
 
 console = Console()
 log = logging.getLogger("hexbus.scheduler")
-
-AppOption = Annotated[
-    str | None,
-    typer.Option(
-        "--app", help="'package.module:function' called with the container to add your schedules."
-    ),
-]
 
 
 def schedules(app: AppOption = None) -> None:
@@ -70,7 +63,7 @@ def scheduler(
         container.redis_keys(),
         broker_id="scheduler",
         queues=handler_queues(container.processor()),
-        timings=MaintenanceTimings(heartbeat_timeout=settings.heartbeat_timeout),
+        timings=MaintenanceTimings(heartbeat_timeout=settings.worker.heartbeat_timeout),
     )
     stopping = threading.Event()
 

@@ -15,9 +15,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ...application.processor import DomainEventsProcessor
 from ...container import Container, create_container
-from ...settings import QueueGroup, Settings, parse_layout
+from ...settings import Settings
 from ..dramatiq.maintenance import MaintenanceTimings
+from ..dramatiq.settings import QueueGroup, parse_layout
 from ..dramatiq.supervisor import ProcessSpec, Supervisor
 from ..dramatiq.worker import WorkerRuntime, handler_queues
 from ..observability.logging_config import configure_logging
@@ -26,7 +28,7 @@ from ..observability.metrics_server import (
     MultiprocessDirectory,
     mark_this_process_dead,
 )
-from .apps import load_app
+from .apps import AppOption, load_app, require_app
 
 console = Console(stderr=True)
 
@@ -38,46 +40,49 @@ QueuesOption = Annotated[
         help=(
             "Worker layout, overriding HEXBUS_WORKER_QUEUES: comma-separated groups of "
             "'queue=threads', 'queue+queue=threads' or 'queue=threadsxprocesses', e.g. "
-            "'payment=5,notification=10x2,ai-processing.high=2'."
+            "'payment=5,notification=10x2,ai-processing.high=2'. Queues of the app's handlers "
+            "that it does not name still get a process."
         ),
-    ),
-]
-AppOption = Annotated[
-    str | None,
-    typer.Option(
-        "--app",
-        help="'package.module:function' called with the container to register your handlers.",
     ),
 ]
 
 
 def plan(
-    settings: Settings, handler_queue_names: tuple[str, ...], layout: str | None
+    settings: Settings, processor: DomainEventsProcessor, layout: str | None
 ) -> list[QueueGroup]:
-    """The groups to run: the configured layout, plus one group for handler queues it misses."""
-    groups = list(parse_layout(layout, "--queues") if layout else settings.worker_layout)
+    """The groups to run: ``--queues`` (or ``HEXBUS_WORKER_QUEUES``) when given, and one group
+    per handler queue it does not name, at the concurrency the app declared for that queue
+    (``processor.declare_queue``) or ``HEXBUS_DEFAULT_CONCURRENCY``."""
+    configured = parse_layout("--queues", layout) if layout else settings.worker.layout
+    groups = list(configured or ())
     covered = {queue for group in groups for queue in group.queues}
-    missing = tuple(q for q in handler_queue_names if q not in covered)
-    if missing:
-        groups.append(QueueGroup(missing, settings.default_concurrency))
+    declared = processor.queue_concurrency
+    for queue in handler_queues(processor):
+        if queue not in covered:
+            threads = declared.get(queue, settings.worker.default_concurrency)
+            groups.append(QueueGroup((queue,), threads))
     return groups
 
 
 def worker(queues: QueuesOption = None, app: AppOption = None) -> None:
-    """Run the worker processes that handle events from Redis, and keep them running.
+    """Run the worker processes that handle your app's events from Redis, and keep them running.
+
+    The app (--app or HEXBUS_APP, 'package.module:function') registers the handlers; without one the command stops at once. Every queue its handlers use is served: by the groups of --queues (or HEXBUS_WORKER_QUEUES) that name it, else by a process of its own with the concurrency the app declared for it, or HEXBUS_DEFAULT_CONCURRENCY threads.
 
     One process per queue group (more with 'xN'), each running as many handlers at once as its group's thread count. A process that dies is restarted.
 
     SIGTERM or Ctrl-C lets handlers in flight finish (HEXBUS_SHUTDOWN_TIMEOUT), then exits.
-
-    Handlers of the reference domain and of --app are served; queues that no group names get HEXBUS_DEFAULT_CONCURRENCY threads.
     """
     container = create_container()
-    load_app(container, app)
+    app = require_app(container, app, "hexbus worker")
     settings = container.settings()
     observability = settings.observability
     configure_logging(observability.log_json, level=observability.log_level.upper())
-    groups = plan(settings, handler_queues(container.processor()), queues)
+    groups = plan(settings, container.processor(), queues)
+    if not groups:
+        raise typer.BadParameter(
+            f"{app} registered no handler, so there is nothing to serve", param_hint="--app"
+        )
     with contextlib.ExitStack() as running:
         child_env = _serve_metrics(container, running)
         watcher = container.threshold_watcher()
@@ -133,10 +138,10 @@ def _supervise(
                 argv += ["--app", app]
             specs.append(ProcessSpec(f"{group.name}#{index + 1}", tuple(argv), child_env))
     console.print(table)
-    console.print(f"Redis: {settings.redis.redacted_url()}  namespace: {settings.namespace}")
+    console.print(f"Redis: {settings.redis.redacted_url()}  namespace: {settings.worker.namespace}")
     supervisor = Supervisor(
         specs,
-        shutdown_timeout=settings.shutdown_timeout + timedelta(seconds=5),
+        shutdown_timeout=settings.worker.shutdown_timeout + timedelta(seconds=5),
         report=lambda line: console.print(f"[dim]supervisor:[/] {line}"),
     )
     return supervisor.run()
@@ -166,7 +171,7 @@ def worker_process(
         retention=settings.idempotency_retention,
         dead_letter_retention=settings.dead_letter_retention,
         timings=MaintenanceTimings(
-            heartbeat_timeout=settings.heartbeat_timeout,
+            heartbeat_timeout=settings.worker.heartbeat_timeout,
             status_ttl=container.tracking().status_ttl,
         ),
         tracking=container.tracking(),
@@ -180,5 +185,5 @@ def worker_process(
     signal.signal(signal.SIGINT, on_signal)
     runtime.start()
     stopping.wait()
-    runtime.stop(settings.shutdown_timeout)
+    runtime.stop(settings.worker.shutdown_timeout)
     mark_this_process_dead()

@@ -6,8 +6,17 @@ reads and acts on the bus only through its ports (:class:`QueueMonitor`, :class:
 
 Reading is open (the dashboard polls it); anything that changes state needs the bearer token
 ``HEXBUS_API_TOKEN``, and with no token configured it is refused rather than left open.
-Importing this package loads FastAPI: import it only where a web server is wanted.
+Importing this package loads FastAPI: import it only where a web server is wanted. FastAPI and
+uvicorn come with the ``dashboard`` extra (``pip install 'hexbus[dashboard]'``); without it,
+importing this package raises :class:`~hexbus.MissingExtra` saying so (ADR 0013).
 """
+
+from importlib.util import find_spec
+
+from ...domain.errors import MissingExtra
+
+if find_spec("fastapi") is None or find_spec("uvicorn") is None:
+    raise MissingExtra("hexbus.adapters.http", "dashboard")
 
 from .app import create_app
 

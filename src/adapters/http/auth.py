@@ -33,7 +33,7 @@ def require_token(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> None:
     """Let the request through only with the configured token (a FastAPI dependency)."""
-    expected = services.settings.api_token
+    expected = services.api.api_token
     if expected is None:
         raise ApiError(
             403,

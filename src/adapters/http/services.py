@@ -17,6 +17,7 @@ from ...ports.monitoring import QueueControl, QueueMonitor
 from ...settings import Settings
 from .badges import Thresholds
 from .health import HealthProbe
+from .settings import ApiSettings
 
 if TYPE_CHECKING:
     from ...container import Container
@@ -27,6 +28,7 @@ class Services:
     """What the HTTP adapter reads and acts on."""
 
     settings: Settings
+    api: ApiSettings
     monitor: QueueMonitor
     control: QueueControl
     dead_letters: DeadLetters
@@ -36,7 +38,8 @@ class Services:
     def thresholds(self) -> Thresholds:
         """The alert thresholds from the settings."""
         return Thresholds(
-            failure_rate=self.settings.alert_failure_rate, backlog=self.settings.alert_backlog
+            failure_rate=self.settings.observability.alert_failure_rate,
+            backlog=self.settings.observability.alert_backlog,
         )
 
     @classmethod
@@ -45,7 +48,8 @@ class Services:
         settings: Settings = container.settings()
         monitor: QueueMonitor = container.monitor()
         thresholds = Thresholds(
-            failure_rate=settings.alert_failure_rate, backlog=settings.alert_backlog
+            failure_rate=settings.observability.alert_failure_rate,
+            backlog=settings.observability.alert_backlog,
         )
         if settings.use_queue_event_bus:
             redis_monitor = container.redis_monitor()
@@ -59,6 +63,7 @@ class Services:
             probe = HealthProbe(monitor, thresholds)
         return cls(
             settings=settings,
+            api=settings.group(ApiSettings),
             monitor=monitor,
             control=container.queue_control(),
             dead_letters=container.dead_letters(),

@@ -38,8 +38,8 @@ def test_the_defaults_keep_payloads_out_and_metrics_on() -> None:
     assert observability.metrics_dir is None
     assert observability.alert_webhook_url is None
     assert observability.alert_period == timedelta(seconds=300)
-    assert settings.alert_failure_rate == 0.10
-    assert settings.alert_backlog == 1000
+    assert settings.observability.alert_failure_rate == 0.10
+    assert settings.observability.alert_backlog == 1000
 
 
 def test_every_observability_setting_is_read() -> None:
