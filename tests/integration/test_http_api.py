@@ -24,12 +24,12 @@ from hexbus.adapters.clocks import VirtualClock
 from hexbus.adapters.dramatiq import WorkerRuntime, handler_queues
 from hexbus.adapters.http import create_app
 from hexbus.adapters.http.badges import Thresholds, badge
+from hexbus.adapters.http.settings import ApiSettings
 from hexbus.adapters.notifiers import FlakyNotifier, RecordingNotifier
 from hexbus.application.booking import Names
 from hexbus.container import Container, create_container
 from hexbus.domain.booking import AppointmentCreated, Contact
 from hexbus.ports.monitoring import QueueStats
-from hexbus.adapters.http.settings import ApiSettings
 from hexbus.settings import Settings
 from hexbus.testing.redis_server import RedisServer
 
