@@ -336,10 +336,9 @@ def dashboard(
 
     The page is at /queues, the API's documentation at /docs. Reading is open; retrying, removing, cleaning and pausing through the API need 'Authorization: Bearer <HEXBUS_API_TOKEN>', and are refused when HEXBUS_API_TOKEN is not set.
     """
-    # Imported here: the web stack is only loaded by the command that serves it.
-    import uvicorn  # noqa: PLC0415 - the web stack loads only for this command
-
-    from ..http.app import create_app  # noqa: PLC0415 - likewise
+    # Imported here: the web stack is only loaded by the command that serves it, and the HTTP
+    # adapter first, so a missing 'dashboard' extra is reported with its install hint.
+    from ..http.app import create_app  # noqa: PLC0415 - the web stack loads only here
     from ..http.settings import ApiSettings  # noqa: PLC0415 - likewise
 
     container = open_container(app)
@@ -353,4 +352,6 @@ def dashboard(
         f"hexbus dashboard on http://{escape(shown_host)}:{port}/queues  "
         f"(API docs: /docs; bus: {settings.describe()['event bus']})"
     )
+    import uvicorn  # noqa: PLC0415 - likewise
+
     uvicorn.run(create_app(container), host=host, port=port, log_level="info")
