@@ -70,7 +70,7 @@ def worker(queues: QueuesOption = None, app: AppOption = None) -> None:
 
     SIGTERM or Ctrl-C lets handlers in flight finish (HEXBUS_SHUTDOWN_TIMEOUT), then exits.
 
-    Handlers of the reference domain and of --app are served; queues that no group names get HEXBUS_DEFAULT_CONCURRENCY threads.
+    The handlers --app registers are served (the clinic example: --app hexbus.examples.clinic:register); queues that no group names get HEXBUS_DEFAULT_CONCURRENCY threads.
     """
     container = create_container()
     load_app(container, app)
