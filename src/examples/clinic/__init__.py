@@ -15,10 +15,12 @@ write ``from hexbus import ...``.
 
 Wire it into any hexbus process with ``--app hexbus.examples.clinic:register``, or in code::
 
+    from hexbus.adapters.clocks import VirtualClock
     from hexbus.container import create_container
     from hexbus.examples.clinic import build_clinic
+    from hexbus.examples.clinic.adapters import RecordingNotifier
 
-    container = create_container(env={}, clock=VirtualClock())
+    container = create_container(env={}, clock=VirtualClock())  # the clinic runs on its clock
     clinic = build_clinic(container, notifier=RecordingNotifier())
     clinic.book_appointment()(appointment_id="apt-1", ...)
 
