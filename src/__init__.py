@@ -11,9 +11,6 @@ Importing this package loads no infrastructure library (an import-linter contrac
 from .application.observers import NullObserver
 from .application.processor import DomainEventsProcessor
 from .domain.errors import (
-    AlreadyExists,
-    AppointmentNotFound,
-    BookingError,
     ConfigurationError,
     DeadLetterNotFound,
     DeadLetterNotRetryable,
@@ -25,17 +22,10 @@ from .domain.errors import (
     HandlerTimeout,
     HexbusError,
     InvalidEvent,
-    InvalidRecipient,
-    InvalidTransition,
-    InvoiceNotFound,
-    MedicineNotFound,
+    MissingExtra,
     NonRetryableError,
-    NotificationFailed,
-    OfferNotFound,
-    OfferNotOpen,
     UnknownEventType,
     UnknownHandler,
-    WaitlistEntryNotFound,
 )
 from .domain.event_types import EventTypeRegistry, event_types
 from .domain.events import DomainEvent
@@ -49,9 +39,6 @@ from .ports.observer import BusObserver
 __version__ = "0.1.0"
 
 __all__ = [
-    "AlreadyExists",
-    "AppointmentNotFound",
-    "BookingError",
     "BusObserver",
     "Clock",
     "ConfigurationError",
@@ -76,15 +63,9 @@ __all__ = [
     "HandlerTimeout",
     "HexbusError",
     "InvalidEvent",
-    "InvalidRecipient",
-    "InvalidTransition",
-    "InvoiceNotFound",
-    "MedicineNotFound",
+    "MissingExtra",
     "NonRetryableError",
-    "NotificationFailed",
     "NullObserver",
-    "OfferNotFound",
-    "OfferNotOpen",
     "Priority",
     "PublishOutcome",
     "PublishResult",
@@ -92,7 +73,6 @@ __all__ = [
     "RetryPolicy",
     "UnknownEventType",
     "UnknownHandler",
-    "WaitlistEntryNotFound",
     "__version__",
     "event_types",
 ]

@@ -4,18 +4,18 @@ Everything else receives its collaborators. The adapter behind the :class:`Event
 one ``Selector`` over ``USE_QUEUE_EVENT_BUS`` (ADR 0004); a test swaps any piece with
 ``container.<provider>.override(providers.Object(fake))`` and leaves the rest as built.
 
-Build it with :func:`create_container`, which reads and checks the settings and registers the
-reference domain's handlers, so a worker process and a web process built the same way agree on
-every handler name. The reference domain's recurring schedules come with the ``recurring``
-scheduler itself, added once when it is first asked for: a scheduler process and the
-in-memory bus ask for it; a worker or web process on Redis never does, so building their
-container touches no Redis.
+Build it with :func:`create_container`, which reads and checks the settings. It registers no
+handler and no schedule: the application does, with a function given the container (the
+``--app module:function`` of the CLI) that registers its handlers on ``processor()``, adds its
+schedules to ``recurring()`` and declares its queues' concurrency. Every process (publisher,
+worker, scheduler, web) calls the same function, so they agree on every handler name. Adding
+a schedule touches no Redis (the scheduler reads its state when it first runs), so a worker or
+web process is built without reaching Redis.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Mapping
 
 from dependency_injector import containers, providers
 
@@ -26,66 +26,24 @@ from .adapters.dramatiq.keys import RedisKeys
 from .adapters.dramatiq.monitor import RedisQueueMonitor
 from .adapters.dramatiq.schedule_state import RedisScheduleState
 from .adapters.dramatiq.tracking import Tracking
-from .adapters.in_memory.analyzer import CannedAnalyzer
 from .adapters.in_memory.event_bus import InMemoryEventBus
 from .adapters.in_memory.monitor import InMemoryMonitor
-from .adapters.in_memory.repositories import (
-    InMemoryAppointmentRepository,
-    InMemoryInvoiceRepository,
-    InMemoryMedicineRepository,
-    InMemorySlotOfferRepository,
-    InMemoryWaitlistRepository,
-)
 from .adapters.in_memory.schedule_state import InMemoryScheduleState
-from .adapters.notifiers.logging_notifier import LoggingNotifier
 from .adapters.observability.alerters import BackgroundAlerter, LogAlerter, WebhookAlerter
 from .adapters.observability.alerting import AlertingObserver
 from .adapters.observability.event_log import LoggingObserver
 from .adapters.observability.metrics import MetricsObserver
 from .adapters.observability.thresholds import ThresholdWatcher
-from .application.analysis import RequestAiAnalysis, register_analysis_handlers
-from .application.booking import (
-    BookAppointment,
-    CancelAppointment,
-    CheckInPatient,
-    HandlePaymentWebhook,
-    IssueInvoice,
-    register_booking_handlers,
-    register_booking_schedules,
-)
-from .application.medicine import register_medicine_handlers, register_medicine_schedules
 from .application.observers import NullObserver
 from .application.processor import DomainEventsProcessor
 from .application.recurring import RecurringScheduler
-from .application.reporting import register_report_handlers, register_report_schedules
-from .application.waitlist import (
-    AcceptOffer,
-    JoinWaitlist,
-    OfferSlot,
-    register_waitlist_handlers,
-)
 from .domain.errors import ConfigurationError
 from .domain.serialization import EventSerializer
-from .ports.event_bus import EventBus
-from .ports.schedules import ScheduleState
 from .settings import Settings
 
 
 def _bus_kind(settings: Settings) -> str:
     return "queue" if settings.use_queue_event_bus else "in_memory"
-
-
-def _reference_recurring(
-    bus: EventBus, state: ScheduleState, now: Callable[[], datetime]
-) -> RecurringScheduler:
-    """The recurring scheduler, holding the reference domain's schedules: no-shows every 30
-    minutes, medicine expiry at 00:00 and low stock at 06:00, the weekly report on Mondays
-    (ADR 0010: added here, on first use, so building a container touches no Redis)."""
-    recurring = RecurringScheduler(bus, state, now)
-    register_booking_schedules(recurring)
-    register_medicine_schedules(recurring)
-    register_report_schedules(recurring)
-    return recurring
 
 
 def _metrics_kind(settings: Settings) -> str:
@@ -169,10 +127,10 @@ class Container(containers.DeclarativeContainer):
         in_memory=providers.Singleton(InMemoryScheduleState),
         queue=providers.Singleton(RedisScheduleState, redis_client, redis_keys),
     )
-    # Its schedules are added when it is first built, which touches the schedule state (Redis
-    # on the queue bus): only processes that run schedules ask for it.
+    # Empty: the application adds its schedules. Adding one touches no state (no Redis);
+    # only running them (``hexbus scheduler``, the in-memory bus's clock) reads it.
     recurring = providers.Singleton(
-        _reference_recurring, bus=event_bus, state=schedule_state, now=clock.provided.now
+        RecurringScheduler, bus=event_bus, state=schedule_state, now=clock.provided.now
     )
     redis_monitor = providers.Singleton(
         RedisQueueMonitor,
@@ -211,88 +169,6 @@ class Container(containers.DeclarativeContainer):
         queue=queue_bus.provided.dead_letters,
     )
 
-    # --- the reference booking domain ------------------------------------------------------
-    # In-memory repositories and a notifier that only logs: the reference domain shows the
-    # bus, not a database or an SMS provider. Tests and the demo override ``notifier``.
-    appointments = providers.Singleton(InMemoryAppointmentRepository)
-    invoices = providers.Singleton(InMemoryInvoiceRepository)
-    waitlist_entries = providers.Singleton(InMemoryWaitlistRepository)
-    slot_offers = providers.Singleton(InMemorySlotOfferRepository)
-    medicine_stock = providers.Singleton(InMemoryMedicineRepository)
-    notifier = providers.Singleton(LoggingNotifier)
-    analyzer = providers.Singleton(CannedAnalyzer)
-
-    book_appointment = providers.Factory(
-        BookAppointment, appointments=appointments, event_bus=event_bus, clock=clock
-    )
-    cancel_appointment = providers.Factory(
-        CancelAppointment,
-        appointments=appointments,
-        event_bus=event_bus,
-        clock=clock,
-        scheduler=scheduler,
-    )
-    check_in = providers.Factory(
-        CheckInPatient, appointments=appointments, event_bus=event_bus, clock=clock
-    )
-    handle_payment_webhook = providers.Factory(
-        HandlePaymentWebhook,
-        appointments=appointments,
-        event_bus=event_bus,
-        clock=clock,
-        scheduler=scheduler,
-    )
-    join_waitlist = providers.Factory(JoinWaitlist, entries=waitlist_entries, clock=clock)
-    offer_slot = providers.Factory(
-        OfferSlot, entries=waitlist_entries, offers=slot_offers, event_bus=event_bus, clock=clock
-    )
-    accept_offer = providers.Factory(
-        AcceptOffer,
-        entries=waitlist_entries,
-        offers=slot_offers,
-        book=book_appointment,
-        event_bus=event_bus,
-        clock=clock,
-        scheduler=scheduler,
-    )
-    request_ai_analysis = providers.Factory(RequestAiAnalysis, event_bus=event_bus, clock=clock)
-    issue_invoice = providers.Factory(
-        IssueInvoice, invoices=invoices, event_bus=event_bus, clock=clock
-    )
-    # A Singleton, so the handlers are registered once however often it is asked for
-    # (its value is the tuple of their specs).
-    booking = providers.Singleton(
-        register_booking_handlers,
-        processor,
-        notifier=notifier,
-        appointments=appointments,
-        event_bus=event_bus,
-        scheduler=scheduler,
-        clock=clock,
-    )
-    waitlist = providers.Singleton(
-        register_waitlist_handlers,
-        processor,
-        notifier=notifier,
-        entries=waitlist_entries,
-        offers=slot_offers,
-        event_bus=event_bus,
-        clock=clock,
-    )
-    medicine = providers.Singleton(
-        register_medicine_handlers,
-        processor,
-        notifier=notifier,
-        stock=medicine_stock,
-        event_bus=event_bus,
-    )
-    analysis = providers.Singleton(
-        register_analysis_handlers, processor, analyzer=analyzer, event_bus=event_bus, clock=clock
-    )
-    reporting = providers.Singleton(
-        register_report_handlers, processor, appointments=appointments, event_bus=event_bus
-    )
-
 
 def create_container(env: Mapping[str, str] | None = None, **overrides: object) -> Container:
     """A container built from ``env`` (default: ``os.environ``), settings checked now.
@@ -307,17 +183,9 @@ def create_container(env: Mapping[str, str] | None = None, **overrides: object) 
         if not isinstance(provider, providers.Provider):
             raise ConfigurationError(name, "is not a provider of hexbus.container.Container")
         provider.override(providers.Object(value))
-    # After the overrides, so the handlers get the overriding notifier, clock, repositories.
-    for register in (
-        container.booking,
-        container.waitlist,
-        container.medicine,
-        container.analysis,
-        container.reporting,
-    ):
-        register()
     if not container.settings().use_queue_event_bus:
-        # On the in-memory bus, the reference schedules fire as its clock advances.
+        # On the in-memory bus, schedules fire as its clock advances: the bus asks the
+        # recurring scheduler at every step, so schedules the application adds later fire too.
         container.in_memory_bus().add_timer(container.recurring())
         container.in_memory_bus().observer.add(container.in_memory_monitor())
     return container

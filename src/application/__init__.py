@@ -1,4 +1,4 @@
-"""The application layer: the handler registry, delivery rules and the reference use cases."""
+"""The application layer: the handler registry, delivery rules and recurring schedules."""
 
 from .delivery import AttemptOutcome, AttemptResult, HandlerRunner, dead_letter_for
 from .observers import NullObserver, ObserverGroup

@@ -20,7 +20,7 @@ the change would stop matching its duplicates."""
 
 
 def derived_event_id(*parts: str) -> UUID:
-    """The event_id named by ``parts`` (``"appointment", "apt-1", "reminder", "24h"``).
+    """The event_id named by ``parts`` (``"order", "ord-1", "reminder", "24h"``).
 
     Parts are joined with ``:``; each kind of fact uses its own first part, so two kinds never
     meet.
@@ -34,6 +34,6 @@ def caused_event_id(cause: DomainEvent, event_type: str, *about: str) -> UUID:
     A handler that publishes a consequence with this id may publish it again when it runs
     again (after a crash between its change and its success being recorded) and the bus
     reports the copy as a duplicate. ``about`` tells apart several consequences of one type
-    (one report per clinic).
+    (one report per customer).
     """
     return uuid5(NAMESPACE, ":".join((str(cause.event_id), event_type, *about)))

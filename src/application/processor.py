@@ -8,21 +8,35 @@ a worker process rebuild the same registry from the same composition root.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
-from typing import Any, TypeVar, overload
+from types import MappingProxyType
+from typing import Any, Final, TypeVar, overload
 
 import attrs
 
 from ..domain.errors import HandlerRegistrationError, UnknownHandler
 from ..domain.event_types import EventTypeRegistry, event_types
 from ..domain.events import DomainEvent
-from ..ports.handlers import DEFAULT_QUEUE, Handler, HandlerSpec, Priority, RateLimit, RetryPolicy
+from ..ports.handlers import (
+    DEFAULT_QUEUE,
+    QUEUE_NAME,
+    Handler,
+    HandlerSpec,
+    Priority,
+    RateLimit,
+    RetryPolicy,
+)
 
 E = TypeVar("E", bound=DomainEvent)
 F = TypeVar("F", bound=Callable[..., object])
 
 EventTypeRef = type[DomainEvent] | str
+
+MAX_CONCURRENCY: Final = 256
+"""The most handlers one queue may be declared to run at once (per worker group)."""
+PRIORITY_SUFFIXES: Final = tuple(f".{p.name.lower()}" for p in Priority if p is not Priority.NORMAL)
+"""``.low`` and ``.high``: the queues a handler of that priority runs from (ADR 0005)."""
 
 
 class DomainEventsProcessor:
@@ -32,6 +46,9 @@ class DomainEventsProcessor:
     name is what success records, dead letters and status are keyed by. Give names
     explicitly for anything that runs in production: a derived name changes when the
     function moves.
+
+    The application also says how many handlers each of its queues should run at once
+    (:meth:`declare_queue`); workers read :attr:`queue_concurrency`.
     """
 
     def __init__(
@@ -46,6 +63,7 @@ class DomainEventsProcessor:
         self.default_retry = default_retry or RetryPolicy()
         self._by_name: dict[str, HandlerSpec] = {}
         self._by_type: dict[str, tuple[HandlerSpec, ...]] = {}
+        self._concurrency: dict[str, int] = {}
 
     # --- registering -----------------------------------------------------------------------
 
@@ -135,7 +153,47 @@ class DomainEventsProcessor:
             del self._by_type[spec.event_type]
         return spec
 
+    def declare_queue(self, queue: str, *, concurrency: int) -> None:
+        """Declare how many handlers ``queue`` runs at once (1 to 256 threads).
+
+        ``queue`` is a handler queue (``payment``) or one of its priority queues
+        (``payment.high``, ``payment.low``). Declaring it again with the same concurrency is
+        harmless; with another, :class:`HandlerRegistrationError`, as are a malformed name and
+        a concurrency out of range.
+        """
+        base = queue if isinstance(queue, str) else ""
+        for suffix in PRIORITY_SUFFIXES:
+            if base.endswith(suffix):
+                base = base.removesuffix(suffix)
+                break
+        if not QUEUE_NAME.match(base):
+            raise HandlerRegistrationError(
+                f"queue name {queue!r} must be 1-48 lower-case letters, digits, '_' or '-', "
+                f"starting with a letter, optionally followed by {' or '.join(PRIORITY_SUFFIXES)}"
+            )
+        if (
+            isinstance(concurrency, bool)
+            or not isinstance(concurrency, int)
+            or not 1 <= concurrency <= MAX_CONCURRENCY
+        ):
+            raise HandlerRegistrationError(
+                f"concurrency of queue {queue!r} must be a whole number from 1 to "
+                f"{MAX_CONCURRENCY}, got {concurrency!r}"
+            )
+        declared = self._concurrency.get(queue)
+        if declared is not None and declared != concurrency:
+            raise HandlerRegistrationError(
+                f"queue {queue!r} is already declared with concurrency {declared}, not "
+                f"{concurrency}: declare each queue once"
+            )
+        self._concurrency[queue] = concurrency
+
     # --- asking ----------------------------------------------------------------------------
+
+    @property
+    def queue_concurrency(self) -> Mapping[str, int]:
+        """Every declared queue and how many handlers it runs at once (read-only)."""
+        return MappingProxyType(self._concurrency)
 
     def handlers_for(self, event_type: str) -> tuple[HandlerSpec, ...]:
         """The handlers an event of ``event_type`` must reach, in registration order."""

@@ -109,6 +109,12 @@ class RecurringScheduler:
     fires; then the state moves to the latest tick. A schedule seen for the first time starts
     from when it was added: it does not fire ticks from before it existed. It is also a
     :class:`TimerSource`, so the in-memory bus can drive it on virtual time.
+
+    :meth:`add` only records the schedule and when it was added; the state (Redis on the queue
+    bus) is first read, and a new schedule's starting mark written, by the first
+    :meth:`run_due` or :meth:`next_fire` that needs it. So an application can add its
+    schedules while its container is built, in a worker or web process too, without reaching
+    Redis.
     """
 
     def __init__(
@@ -124,9 +130,11 @@ class RecurringScheduler:
         self._now = now
         self._grace = grace
         self._schedules: dict[str, RecurringSchedule] = {}
+        # Schedules added but not yet looked up in the state, with when they were added.
+        self._unstarted: dict[str, datetime] = {}
 
     def add(self, schedule: RecurringSchedule) -> RecurringSchedule:
-        """Register a schedule; names are unique."""
+        """Register a schedule; names are unique. Touches no state (see the class)."""
         if schedule.name in self._schedules:
             raise ConfigurationError(schedule.name, "a schedule with this name already exists")
         probe = schedule.make_event(Tick(schedule.name, EPOCH, tick_event_id(schedule.name, EPOCH)))
@@ -135,9 +143,7 @@ class RecurringScheduler:
                 schedule.name, "make_event must build the event with event_id=tick.event_id"
             )
         self._schedules[schedule.name] = schedule
-        if self._state.last_tick(schedule.name) is None:
-            # A new schedule starts from now: it does not fire ticks from before it existed.
-            self._state.record_tick(schedule.name, self._now())
+        self._unstarted[schedule.name] = self._now()
         return schedule
 
     @property
@@ -147,7 +153,7 @@ class RecurringScheduler:
 
     def next_fire(self, schedule: RecurringSchedule) -> datetime:
         """When ``schedule`` fires next."""
-        return schedule.next_after(self._state.last_tick(schedule.name) or self._now())
+        return schedule.next_after(self._last_tick(schedule.name) or self._now())
 
     def next_due(self) -> datetime | None:
         """The soonest next tick of any schedule."""
@@ -162,7 +168,7 @@ class RecurringScheduler:
         return published
 
     def _run_schedule(self, schedule: RecurringSchedule, now: datetime) -> list[PublishResult]:
-        last = self._state.last_tick(schedule.name) or now
+        last = self._last_tick(schedule.name) or now
         due = list(schedule.ticks(last, now))
         if not due:
             return []
@@ -178,3 +184,22 @@ class RecurringScheduler:
             results.append(self._bus.publish(event))
         self._state.record_tick(schedule.name, due[-1])
         return results
+
+    def _last_tick(self, name: str) -> datetime | None:
+        """The schedule's mark in the state; the first time, a new schedule's is set.
+
+        A schedule the state has never seen starts from when it was added: it does not fire
+        ticks from before it existed. The mark only moves forward (``record_tick``): when another
+        scheduler got there first, the state keeps its later mark, and a tick both fire is a
+        duplicate. Until this succeeds (the state may be unreachable) the schedule stays
+        unstarted and the next call tries again.
+        """
+        added = self._unstarted.get(name)
+        last = self._state.last_tick(name)
+        if added is None:
+            return last
+        if last is None:
+            self._state.record_tick(name, added)
+            last = added
+        self._unstarted.pop(name, None)
+        return last

@@ -3,7 +3,7 @@
 Events are values: attrs frozen, keyword-only, validated when built, with no behaviour. Each
 concrete event declares two class-level facts beside its fields:
 
-* ``event_type``: the stable name written on the wire (``"appointment.created"``). It is what
+* ``event_type``: the stable name written on the wire (``"billing.invoice_paid"``). It is what
   survives a class rename, so it is declared, never derived from the class name.
 * ``version``: the schema version of the fields, raised when they change incompatibly (an
   upcaster in :mod:`hexbus.domain.event_types` lifts old payloads).
@@ -99,7 +99,7 @@ class DomainEvent:
     def caused(self) -> dict[str, UUID]:
         """Tracing fields for an event caused by this one.
 
-        Spread into the new event: ``AppointmentConfirmed(..., **payment.caused())``. The new
+        Spread into the new event: ``OrderShipped(..., **payment.caused())``. The new
         event keeps this one's correlation id (or starts the chain with this event's id) and
         names this event as its cause.
         """

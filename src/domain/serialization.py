@@ -169,7 +169,7 @@ def _translate(event_type: str, exc: cattrs.BaseValidationError) -> InvalidEvent
     found = _find_invalid_event(exc)
     if found is not None:
         # A validator of a nested value (a Contact's name) names its own class and field;
-        # relabel it with this event and the path to that value ("patient.name").
+        # relabel it with this event and the path to that value ("customer.name").
         own, path = found
         where = ".".join(part for part in (path, own.field) if part) or None
         return InvalidEvent(event_type, where, own.reason)

@@ -34,6 +34,7 @@ from hexbus import DomainEvent, RetryPolicy
 from hexbus.adapters.cli.main import app
 from hexbus.adapters.dramatiq import WorkerRuntime, handler_queues
 from hexbus.container import Container, create_container
+from hexbus.examples.clinic import register as register_clinic
 from hexbus.ports.monitoring import HandlerState
 from hexbus.testing.redis_server import RedisServer, free_port
 
@@ -65,7 +66,9 @@ class Parcel(DomainEvent):
 
 def three_dead_letters_then_repaired(container: Container) -> None:
     """``--app`` for the in-memory tests: three parcels die (no retries), then the handler
-    is repaired, so retrying them succeeds. Runs inside the command's own process."""
+    is repaired, so retrying them succeeds. Runs inside the command's own process, beside the
+    clinic example's handlers (what ``--app hexbus.examples.clinic:register`` registers)."""
+    register_clinic(container)
     broken = {"now": True}
 
     def deliver(event: Parcel) -> None:

@@ -32,7 +32,8 @@ from hexbus import DomainEvent, RetryPolicy
 from hexbus.adapters.dramatiq import WorkerRuntime, handler_queues
 from hexbus.adapters.http import create_app
 from hexbus.container import Container, create_container
-from hexbus.domain.booking import AppointmentCreated, Contact
+from hexbus.examples.clinic import ClinicContainer, build_clinic
+from hexbus.examples.clinic.domain.booking import AppointmentCreated, Contact
 from hexbus.testing.redis_server import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,10 +76,11 @@ class Settlement(DomainEvent):
 
 @attrs.define
 class Deployment:
-    """The app on a port, the container behind it, and the switch that fixes the provider."""
+    """The app on a port, the containers behind it, and the switch that fixes the provider."""
 
     url: str
     container: Container
+    clinic: ClinicContainer
     provider_up: threading.Event
 
 
@@ -100,9 +102,9 @@ def register_settlement(container: Container, provider_up: threading.Event) -> N
     )
 
 
-def book_some(container: Container, count: int) -> None:
-    """Reference-domain traffic, so the other queues have numbers to show."""
-    book = container.book_appointment()
+def book_some(clinic: ClinicContainer, count: int) -> None:
+    """The clinic example's traffic, so the other queues have numbers to show."""
+    book = clinic.book_appointment()
     for n in range(count):
         book(
             appointment_id=f"apt-{uuid.uuid4().hex[:6]}",
@@ -129,6 +131,7 @@ def deployment() -> Iterator[Deployment]:
                 "HEXBUS_HEARTBEAT_TIMEOUT": "3",
             }
         )
+        clinic = build_clinic(container)  # as --app hexbus.examples.clinic:register does
         provider_up = threading.Event()
         register_settlement(container, provider_up)
         runtime = WorkerRuntime(
@@ -156,7 +159,7 @@ def deployment() -> Iterator[Deployment]:
             assert time.monotonic() < deadline, "uvicorn did not start"
             time.sleep(0.02)
         try:
-            yield Deployment(f"http://127.0.0.1:{port}", container, provider_up)
+            yield Deployment(f"http://127.0.0.1:{port}", container, clinic, provider_up)
         finally:
             web.should_exit = True
             thread.join(timeout=10)
@@ -188,7 +191,7 @@ def test_an_operator_retries_a_dead_letter_from_the_dashboard(
     deployment: Deployment, page: Page, tmp_path: Path
 ) -> None:
     shots = screenshot_dir(tmp_path)
-    book_some(deployment.container, 4)
+    book_some(deployment.clinic, 4)
     deployment.container.event_bus().publish(Settlement(label="txn-4711"))
 
     page.goto(f"{deployment.url}/queues")

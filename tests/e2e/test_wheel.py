@@ -91,3 +91,35 @@ def test_the_installed_wheel_imports_and_runs_outside_the_source_tree(
     )
     assert cli.returncode == 0, cli.stderr
     assert "worker" in cli.stdout
+
+
+def test_the_installed_wheel_ships_the_clinic_example_and_runs_its_demo(
+    wheel: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "site"
+    install = ["install", "--no-deps", "--quiet", "--target", str(target), str(wheel)]
+    subprocess.run([sys.executable, "-m", "pip", *install], check=True, capture_output=True)
+    # Dependencies come from this environment; hexbus itself only from the installed wheel.
+    env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}
+    prelude = f"import sys; sys.path.insert(0, {str(target)!r})"
+
+    def run(code: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-I", "-c", f"{prelude}; {code}"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+            timeout=120,
+        )
+
+    loaded = run(
+        "import hexbus.examples.clinic as c;"
+        f"assert c.__file__.startswith({str(target)!r}), c.__file__; print(c.register.__name__)"
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == "register"
+    demo = run("sys.argv = ['hexbus', 'demo']; from hexbus.adapters.cli.main import run; run()")
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    assert "appointment apt-1001 is CONFIRMED" in demo.stdout

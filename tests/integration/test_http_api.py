@@ -1,6 +1,6 @@
 """The HTTP API over both adapters, through FastAPI's TestClient.
 
-In memory: the reference booking handlers on virtual time, a FlakyNotifier to make dead
+In memory: the clinic example's handlers on virtual time, a FlakyNotifier to make dead
 letters. On Redis: the integration test handlers (``apps.py``) served by an in-process
 WorkerRuntime. Every endpoint, its authorization, and its error bodies; bad input is a 4xx,
 never a 500.
@@ -25,10 +25,11 @@ from hexbus.adapters.dramatiq import WorkerRuntime, handler_queues
 from hexbus.adapters.http import create_app
 from hexbus.adapters.http.badges import Thresholds, badge
 from hexbus.adapters.http.settings import ApiSettings
-from hexbus.adapters.notifiers import FlakyNotifier, RecordingNotifier
-from hexbus.application.booking import Names
 from hexbus.container import Container, create_container
-from hexbus.domain.booking import AppointmentCreated, Contact
+from hexbus.examples.clinic import ClinicContainer, build_clinic
+from hexbus.examples.clinic.adapters.notifiers import FlakyNotifier, RecordingNotifier
+from hexbus.examples.clinic.application.booking import Names
+from hexbus.examples.clinic.domain.booking import AppointmentCreated, Contact
 from hexbus.ports.monitoring import QueueStats
 from hexbus.settings import Settings
 from hexbus.testing.redis_server import RedisServer
@@ -56,9 +57,10 @@ MUTATING = [
 
 @attrs.define
 class Memory:
-    """The app over the in-memory bus, with the booking domain and a notifier to break."""
+    """The app over the in-memory bus, with the clinic example and a notifier to break."""
 
     container: Container
+    clinic: ClinicContainer
     client: TestClient
     clock: VirtualClock
     notifier: FlakyNotifier
@@ -68,7 +70,7 @@ class Memory:
     def book(self) -> str:
         """Book an appointment; returns the AppointmentCreated event's id."""
         self.booked += 1
-        appointment = self.container.book_appointment()(
+        appointment = self.clinic.book_appointment()(
             appointment_id=f"apt-{self.booked}",
             patient_id="pat-1",
             patient=PATIENT,
@@ -107,10 +109,11 @@ def memory_app(env: dict[str, str] | None = None) -> Memory:
     sent = RecordingNotifier()
     notifier = FlakyNotifier(sent)
     container = create_container(
-        env={"HEXBUS_API_TOKEN": TOKEN} if env is None else env, clock=clock, notifier=notifier
+        env={"HEXBUS_API_TOKEN": TOKEN} if env is None else env, clock=clock
     )
+    clinic = build_clinic(container, notifier=notifier)
     client = TestClient(create_app(container), raise_server_exceptions=False)
-    return Memory(container, client, clock, notifier, sent)
+    return Memory(container, clinic, client, clock, notifier, sent)
 
 
 @pytest.fixture

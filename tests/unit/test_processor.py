@@ -357,3 +357,67 @@ def test_queues_lists_every_queue_in_use_once_sorted() -> None:
     assert processor.queues() == ("notification", "payment")
     processor.unregister("b")
     assert processor.queues() == ("payment",)
+
+
+# --- queue concurrency ---------------------------------------------------------------------
+
+
+def test_no_queue_is_declared_until_the_application_declares_it() -> None:
+    processor = DomainEventsProcessor()
+    processor.register_handler(OrderPlaced, send_receipt, name="a", queue="payment")
+
+    assert dict(processor.queue_concurrency) == {}
+
+
+def test_declared_queues_and_their_concurrency_are_listed() -> None:
+    processor = DomainEventsProcessor()
+
+    processor.declare_queue("payment", concurrency=5)
+    processor.declare_queue("payment.high", concurrency=1)
+    processor.declare_queue("reports.low", concurrency=256)
+
+    assert dict(processor.queue_concurrency) == {
+        "payment": 5,
+        "payment.high": 1,
+        "reports.low": 256,
+    }
+
+
+def test_declaring_a_queue_again_with_the_same_concurrency_is_harmless() -> None:
+    processor = DomainEventsProcessor()
+    processor.declare_queue("payment", concurrency=5)
+
+    processor.declare_queue("payment", concurrency=5)
+
+    assert dict(processor.queue_concurrency) == {"payment": 5}
+
+
+def test_declaring_a_queue_again_with_another_concurrency_is_refused() -> None:
+    processor = DomainEventsProcessor()
+    processor.declare_queue("payment", concurrency=5)
+
+    with pytest.raises(HandlerRegistrationError, match="already declared with concurrency 5"):
+        processor.declare_queue("payment", concurrency=6)
+    assert processor.queue_concurrency["payment"] == 5
+
+
+@pytest.mark.parametrize(
+    "bad", ["Payments", "has space", "with.dot", "payment.urgent", ".high", "9lives", "x" * 49, ""]
+)
+def test_a_malformed_queue_name_cannot_be_declared(bad: str) -> None:
+    with pytest.raises(HandlerRegistrationError, match="queue name"):
+        DomainEventsProcessor().declare_queue(bad, concurrency=1)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 257, True, 2.5, "3"])
+def test_a_concurrency_out_of_range_is_refused(bad: object) -> None:
+    with pytest.raises(HandlerRegistrationError, match="concurrency"):
+        DomainEventsProcessor().declare_queue("payment", concurrency=bad)  # type: ignore[arg-type]
+
+
+def test_the_declared_concurrency_cannot_be_changed_through_the_mapping() -> None:
+    processor = DomainEventsProcessor()
+    processor.declare_queue("payment", concurrency=5)
+
+    with pytest.raises(TypeError):
+        processor.queue_concurrency["payment"] = 9  # type: ignore[index]

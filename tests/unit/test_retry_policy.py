@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from hexbus import HandlerRegistrationError, InvalidRecipient, NonRetryableError, RetryPolicy
+from hexbus import HandlerRegistrationError, NonRetryableError, RetryPolicy
+from hexbus.examples.clinic.domain.errors import InvalidRecipient
 from hexbus.ports import NO_RETRY
 
 SECOND = timedelta(seconds=1)

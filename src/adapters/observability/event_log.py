@@ -4,9 +4,9 @@ Each line carries the same searchable fields (queue, event_type, event_id, handl
 max_attempts, duration_ms, error_type), so "everything that happened to event X" or "every
 retry of handler Y" is one filter in the log collector.
 
-Event *contents* are never logged unless ``log_payloads`` is on (``HEXBUS_LOG_PAYLOADS``): the
-reference domain carries patients' names and health data, and logs are copied to more places,
-and kept longer, than the data they describe. Error messages are left out for the same reason
+Event *contents* are never logged unless ``log_payloads`` is on (``HEXBUS_LOG_PAYLOADS``): events
+may carry people's names and health data, and logs are copied to more places, and kept
+longer, than the data they describe. Error messages are left out for the same reason
 (a validation error may quote the value it rejected); the error's type is logged, and the full
 message and traceback stay in the dead-letter record, behind the dashboard's access control.
 """

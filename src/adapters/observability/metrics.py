@@ -40,7 +40,7 @@ MULTIPROC_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
 DURATION_BUCKETS: Final = (
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
 )  # fmt: skip
-"""From a cache hit to the reference domain's long AI analysis."""
+"""From a cache hit to a handler that waits minutes on a slow outside service."""
 
 
 class BusMetrics:

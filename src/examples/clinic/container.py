@@ -1,0 +1,236 @@
+"""The clinic's composition root: its own objects, wired onto a hexbus container.
+
+hexbus's container (:func:`hexbus.container.create_container`) builds the bus, the scheduler,
+the clock and the handler registry from the environment, and nothing of any application.
+:func:`register` is the clinic's one entry into it, the function every process names with
+``--app hexbus.examples.clinic:register``: it builds the clinic's own container
+(:class:`ClinicContainer`: repositories, notifier, analyzer, use cases), registers the
+clinic's handlers on ``container.processor()``, adds its recurring schedules to
+``container.recurring()`` and declares how many handlers each of its queues runs at once.
+None of it reaches Redis: a worker or web process on the queue bus is built without it.
+
+Tests and the demo call :func:`build_clinic` instead, to swap a piece (a recording notifier,
+their own repositories) and to get the use cases back. The clock is hexbus's: give
+``create_container(clock=VirtualClock())`` and the clinic, the bus's retries and the timers
+all run on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final
+
+from dependency_injector import containers, providers
+
+from ...application.processor import DomainEventsProcessor
+from ...container import Container
+from ...ports.clock import Clock
+from ...ports.event_bus import EventBus, EventScheduler
+from .adapters.analyzer import CannedAnalyzer
+from .adapters.notifiers import LoggingNotifier
+from .adapters.repositories import (
+    InMemoryAppointmentRepository,
+    InMemoryInvoiceRepository,
+    InMemoryMedicineRepository,
+    InMemorySlotOfferRepository,
+    InMemoryWaitlistRepository,
+)
+from .application.analysis import RequestAiAnalysis, register_analysis_handlers
+from .application.booking import (
+    BookAppointment,
+    CancelAppointment,
+    CheckInPatient,
+    HandlePaymentWebhook,
+    IssueInvoice,
+    register_booking_handlers,
+    register_booking_schedules,
+)
+from .application.medicine import register_medicine_handlers, register_medicine_schedules
+from .application.reporting import register_report_handlers, register_report_schedules
+from .application.waitlist import AcceptOffer, JoinWaitlist, OfferSlot, register_waitlist_handlers
+from .ports.analyzer import Analyzer
+from .ports.notifier import Notifier
+from .ports.repositories import (
+    AppointmentRepository,
+    InvoiceRepository,
+    MedicineRepository,
+    SlotOfferRepository,
+    WaitlistRepository,
+)
+
+QUEUE_CONCURRENCY: Final[Mapping[str, int]] = MappingProxyType(
+    {
+        "payment": 5,
+        "notification": 10,
+        "appointment": 5,
+        "appointment.low": 1,
+        "medicine": 3,
+        "ai-processing": 2,
+        "ai-processing.high": 1,
+        "report": 1,
+    }
+)
+"""How many handlers each of the clinic's queues runs at once: messages to people many at a
+time (the providers are slow, not busy), the heavy AI analyses two (urgent ones one more, on
+their own), the weekly report one. ``payment`` is where work on the provider's side (refunds,
+reconciliation) would run."""
+
+
+class ClinicContainer(containers.DeclarativeContainer):
+    """The clinic's providers. :func:`build_clinic` connects the four hexbus ones it needs.
+
+    A test swaps a piece with ``clinic.<provider>.override(providers.Object(fake))`` before
+    the handlers are registered, or passes it to :func:`build_clinic`.
+    """
+
+    # --- from the hexbus container ----------------------------------------------------------
+    event_bus: providers.Dependency[EventBus] = providers.Dependency()
+    scheduler: providers.Dependency[EventScheduler] = providers.Dependency()
+    clock: providers.Dependency[Clock] = providers.Dependency()
+    processor = providers.Dependency(instance_of=DomainEventsProcessor)
+
+    # --- the clinic's adapters: in memory, a notifier that only logs, a canned analyzer -------
+    appointments = providers.Singleton(InMemoryAppointmentRepository)
+    invoices = providers.Singleton(InMemoryInvoiceRepository)
+    waitlist_entries = providers.Singleton(InMemoryWaitlistRepository)
+    slot_offers = providers.Singleton(InMemorySlotOfferRepository)
+    medicine_stock = providers.Singleton(InMemoryMedicineRepository)
+    notifier = providers.Singleton(LoggingNotifier)
+    analyzer = providers.Singleton(CannedAnalyzer)
+
+    # --- use cases: what the clinic's screens, webhooks and jobs call -------------------------
+    book_appointment = providers.Factory(
+        BookAppointment, appointments=appointments, event_bus=event_bus, clock=clock
+    )
+    cancel_appointment = providers.Factory(
+        CancelAppointment,
+        appointments=appointments,
+        event_bus=event_bus,
+        clock=clock,
+        scheduler=scheduler,
+    )
+    check_in = providers.Factory(
+        CheckInPatient, appointments=appointments, event_bus=event_bus, clock=clock
+    )
+    handle_payment_webhook = providers.Factory(
+        HandlePaymentWebhook,
+        appointments=appointments,
+        event_bus=event_bus,
+        clock=clock,
+        scheduler=scheduler,
+    )
+    join_waitlist = providers.Factory(JoinWaitlist, entries=waitlist_entries, clock=clock)
+    offer_slot = providers.Factory(
+        OfferSlot, entries=waitlist_entries, offers=slot_offers, event_bus=event_bus, clock=clock
+    )
+    accept_offer = providers.Factory(
+        AcceptOffer,
+        entries=waitlist_entries,
+        offers=slot_offers,
+        book=book_appointment,
+        event_bus=event_bus,
+        clock=clock,
+        scheduler=scheduler,
+    )
+    request_ai_analysis = providers.Factory(RequestAiAnalysis, event_bus=event_bus, clock=clock)
+    issue_invoice = providers.Factory(
+        IssueInvoice, invoices=invoices, event_bus=event_bus, clock=clock
+    )
+
+    # --- handler registration: Singletons, so each context registers once however often it
+    # is asked for (its value is the tuple of its handlers' specs) ----------------------------
+    booking = providers.Singleton(
+        register_booking_handlers,
+        processor,
+        notifier=notifier,
+        appointments=appointments,
+        event_bus=event_bus,
+        scheduler=scheduler,
+        clock=clock,
+    )
+    waitlist = providers.Singleton(
+        register_waitlist_handlers,
+        processor,
+        notifier=notifier,
+        entries=waitlist_entries,
+        offers=slot_offers,
+        event_bus=event_bus,
+        clock=clock,
+    )
+    medicine = providers.Singleton(
+        register_medicine_handlers,
+        processor,
+        notifier=notifier,
+        stock=medicine_stock,
+        event_bus=event_bus,
+    )
+    analysis = providers.Singleton(
+        register_analysis_handlers, processor, analyzer=analyzer, event_bus=event_bus, clock=clock
+    )
+    reporting = providers.Singleton(
+        register_report_handlers, processor, appointments=appointments, event_bus=event_bus
+    )
+
+
+def build_clinic(
+    container: Container,
+    *,
+    notifier: Notifier | None = None,
+    analyzer: Analyzer | None = None,
+    appointments: AppointmentRepository | None = None,
+    invoices: InvoiceRepository | None = None,
+    waitlist_entries: WaitlistRepository | None = None,
+    slot_offers: SlotOfferRepository | None = None,
+    medicine_stock: MedicineRepository | None = None,
+) -> ClinicContainer:
+    """Wire the clinic onto ``container`` and return the clinic's own container.
+
+    The given pieces replace the defaults (in-memory repositories, a notifier that only logs,
+    a canned analyzer). Then the clinic's queues are declared, its handlers registered on
+    ``container.processor()`` and its schedules added to ``container.recurring()``, all
+    without reaching Redis. Call it once per hexbus container: a second call raises
+    :class:`hexbus.HandlerRegistrationError` (the handler names are taken).
+    """
+    clinic = ClinicContainer(
+        event_bus=container.event_bus,
+        scheduler=container.scheduler,
+        clock=container.clock,
+        processor=container.processor,
+    )
+    replacements: dict[str, object | None] = {
+        "notifier": notifier,
+        "analyzer": analyzer,
+        "appointments": appointments,
+        "invoices": invoices,
+        "waitlist_entries": waitlist_entries,
+        "slot_offers": slot_offers,
+        "medicine_stock": medicine_stock,
+    }
+    for name, value in replacements.items():
+        if value is not None:
+            getattr(clinic, name).override(providers.Object(value))
+    processor = container.processor()
+    for queue, threads in QUEUE_CONCURRENCY.items():
+        processor.declare_queue(queue, concurrency=threads)
+    # After the replacements, so the handlers get the replacing notifier and repositories.
+    for register_handlers in (
+        clinic.booking,
+        clinic.waitlist,
+        clinic.medicine,
+        clinic.analysis,
+        clinic.reporting,
+    ):
+        register_handlers()
+    # No-shows every 30 minutes, medicine expiry at 00:00 and low stock at 06:00, the weekly
+    # report on Mondays. Adding a schedule touches no state: a scheduler reads it when it runs.
+    recurring = container.recurring()
+    register_booking_schedules(recurring)
+    register_medicine_schedules(recurring)
+    register_report_schedules(recurring)
+    return clinic
+
+
+def register(container: Container) -> None:
+    """``--app hexbus.examples.clinic:register``: the clinic, with its default adapters."""
+    build_clinic(container)

@@ -1,0 +1,1 @@
+"""The clinic example's tests: its domain, use cases, handlers, timers and composition."""
