@@ -40,7 +40,8 @@ def test_a_worker_without_an_app_stops_at_once_saying_how_to_give_one() -> None:
     took = time.monotonic() - started
 
     assert result.returncode == 2, result.stdout + result.stderr
-    assert "--app" in result.stderr and "HEXBUS_APP" in result.stderr
+    assert "--app" in result.stderr
+    assert "HEXBUS_APP" in result.stderr
     assert "Traceback" not in result.stderr
     assert took < 15
 
