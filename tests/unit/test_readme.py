@@ -20,6 +20,6 @@ def test_the_tour_runs_as_written() -> None:
     namespace: dict[str, object] = {"__name__": "readme_tour"}
 
     for block in blocks:
-        exec(compile(block, str(README), "exec"), namespace)  # noqa: S102 - our own README
+        exec(compile(block, str(README), "exec"), namespace)
 
     assert namespace["receipts"].sent == ["INV-1", "INV-2"]  # type: ignore[attr-defined]
