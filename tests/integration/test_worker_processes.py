@@ -86,18 +86,23 @@ def test_sigterm_finishes_the_handler_in_flight_then_exits(
 def test_supervisor_restarts_a_dead_worker_process(
     bus: DramatiqEventBus, client: redis.Redis, namespace: str, start_worker: StartWorker
 ) -> None:
-    supervisor = start_worker("work=1", supervise=True)
+    # One group for every queue of the app, so exactly one worker process runs.
+    supervisor = start_worker("work+work.high+limited+slow=1", supervise=True)
     lines: list[str] = []
 
+    def seen_pids() -> list[int]:
+        return [int(m) for m in re.findall(r"started \S+ \(pid (\d+)\)", "".join(lines))]
+
     def started_pids() -> list[int]:
+        # Reads one more line of the supervisor's output (blocking until it prints one).
         assert supervisor.stdout is not None
         line = supervisor.stdout.readline()
         if line:
             lines.append(line)
-        return [int(m) for m in re.findall(r"started \S+ \(pid (\d+)\)", "".join(lines))]
+        return seen_pids()
 
     wait_for(lambda: len(started_pids()) == 1, timeout=20, interval=0, what="first worker")
-    child = started_pids()[0]
+    child = seen_pids()[0]
     subprocess.run(["kill", "-9", str(child)], check=True)
     wait_for(lambda: len(started_pids()) == 2, timeout=20, interval=0, what="restart")
     assert "exited with SIGKILL" in "".join(lines)
