@@ -146,6 +146,7 @@ def write_directly(client: redis.Redis, keys: RedisKeys, count: int, envelope: s
                 envelope_json=envelope,
                 message_id=f"direct-{i}",
                 event_id=f"direct-{i}",
+                now_ms=int(time.time() * 1000),
             )
             ids.append(message.redis_id)
             bodies[message.redis_id] = message.body

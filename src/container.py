@@ -182,6 +182,7 @@ class Container(containers.DeclarativeContainer):
         queue_bus.provided.dead_letters,
         tracking=tracking,
         heartbeat_timeout=settings.provided.heartbeat_timeout,
+        clock=clock,
     )
     in_memory_monitor = providers.Singleton(
         InMemoryMonitor,

@@ -105,7 +105,7 @@ class DramatiqHarness:
         self._runtime.start()
 
     def _pending(self) -> dict[str, int]:
-        now_ms = int(time.time() * 1000)
+        now_ms = int(self.bus.clock.now().timestamp() * 1000)
         pipe = self.client.pipeline(transaction=False)
         queues = handler_queues(self.processor)
         for queue in queues:

@@ -71,6 +71,7 @@ def scheduler(
         broker_id="scheduler",
         queues=handler_queues(container.processor()),
         timings=MaintenanceTimings(heartbeat_timeout=settings.heartbeat_timeout),
+        clock=container.clock(),
     )
     stopping = threading.Event()
 

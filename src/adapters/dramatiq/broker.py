@@ -15,7 +15,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import threading
-import time
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
@@ -25,6 +24,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.errors import ConnectionClosed, DecodeError
 from dramatiq.message import Message
 
+from ...ports.clock import Clock
 from .keys import RedisKeys
 from .scripts import Scripts
 
@@ -50,6 +50,7 @@ class HexbusRedisBroker(RedisBroker):
         client: redis.Redis,
         keys: RedisKeys,
         quarantine: Quarantine,
+        clock: Clock,
         middleware: list[Any] | None = None,
         heartbeat_timeout_ms: int = 15_000,
     ) -> None:
@@ -63,6 +64,7 @@ class HexbusRedisBroker(RedisBroker):
         self.hexbus_keys = keys
         self.hexbus_scripts = Scripts.register(client)
         self.quarantine = quarantine
+        self.hexbus_clock = clock
 
     @property
     def consumer_class(self) -> type[HexbusConsumer]:
@@ -80,6 +82,7 @@ class HexbusConsumer(Consumer):
         self.timeout = timeout
         self._keys = broker.hexbus_keys
         self._fetch = broker.hexbus_scripts.fetch
+        self._clock = broker.hexbus_clock
         self._cache: collections.deque[tuple[str, bytes | None]] = collections.deque()
         self._outstanding: set[str] = set()
         self._misses = 0
@@ -156,7 +159,7 @@ class HexbusConsumer(Consumer):
                 self._keys.heartbeats,
                 self._keys.paused,
             ],
-            args=[room, self.broker.broker_id, int(time.time() * 1000), queue],
+            args=[room, self.broker.broker_id, int(self._clock.now().timestamp() * 1000), queue],
         )
         for i in range(0, len(flat), 2):
             redis_id = flat[i].decode() if isinstance(flat[i], bytes) else str(flat[i])

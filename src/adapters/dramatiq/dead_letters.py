@@ -27,7 +27,7 @@ from .connection import translated, with_retries
 from .keys import RedisKeys
 from .messages import build_message, delivery_id, queue_for
 from .scripts import Scripts
-from .tracking import Tracking, minute_now, ms
+from .tracking import Tracking, minute_of, ms
 
 PAGE = 500
 
@@ -69,7 +69,8 @@ class RedisDeadLetters:
 
         Also counts it against its queue, and marks the handler dead in the event's status.
         """
-        horizon = self._clock.now() - self.retention
+        now = self._clock.now()
+        horizon = now - self.retention
         queue = dead_letter.queue
         self._scripts.dead_letter(
             keys=[
@@ -78,7 +79,7 @@ class RedisDeadLetters:
                 self._keys.dead,
                 self._keys.dead_items,
                 self._keys.stats(queue),
-                self._keys.stats_bucket(queue, minute_now()),
+                self._keys.stats_bucket(queue, minute_of(now)),
                 self._keys.status(dead_letter.event_id or "none"),
             ],
             args=[
@@ -144,6 +145,7 @@ class RedisDeadLetters:
             raise DeadLetterNotRetryable(
                 f"dead letter {dead_letter_id} holds no readable event; inspect and remove it"
             ) from None
+        now = self._clock.now()
         message = build_message(
             queue=queue_for(spec),
             handler=spec.name,
@@ -154,6 +156,7 @@ class RedisDeadLetters:
                 else f"dead/{dead_letter.id}"
             ),
             event_id=str(dead_letter.event_id or ""),
+            now_ms=_ms(now),
         )
         requeue = with_retries(self._scripts.requeue_dead, what="retry a dead letter")
         done = requeue(
@@ -170,7 +173,7 @@ class RedisDeadLetters:
                 message.redis_id,
                 message.body,
                 spec.name,
-                _ms(self._clock.now()),
+                _ms(now),
                 self._keys.namespace,
             ],
         )

@@ -50,7 +50,7 @@ from .keys import RedisKeys
 from .messages import ATTEMPT, schedule_entry
 from .scripts import Scripts
 from .timeouts import DeadlineExceeded, Watchdog
-from .tracking import Tracking, minute_now, ms
+from .tracking import Tracking, minute_of, ms
 
 log = logging.getLogger("hexbus.worker")
 
@@ -196,18 +196,19 @@ class Deliverer:
         self, event_id: UUID, handler: str, context: _Context, elapsed: timedelta
     ) -> None:
         track = self._tracking
+        now = self._clock.now()
         self._scripts.complete(
             keys=[
                 self._keys.done(event_id),
                 context.acks,
                 context.messages,
                 self._keys.status(event_id),
-                self._keys.stats_bucket(context.queue, minute_now()),
+                self._keys.stats_bucket(context.queue, minute_of(now)),
                 self._keys.recent,
             ],
             args=[
                 handler,
-                self._now_ms(),
+                int(now.timestamp() * 1000),
                 self._ttl_ms,
                 context.redis_id,
                 int(elapsed.total_seconds() * 1000),
@@ -283,6 +284,7 @@ class Deliverer:
     ) -> None:
         """Schedule the next run: a retry (``error`` given) or a wait for a rate-limit slot."""
         event_id = context.event_id
+        now = self._clock.now()
         entry = schedule_entry(
             event_id=event_id,
             event_type="",
@@ -299,7 +301,7 @@ class Deliverer:
                 self._keys.schedule,
                 self._keys.schedule_items,
                 self._keys.stats(context.queue),
-                self._keys.stats_bucket(context.queue, minute_now()),
+                self._keys.stats_bucket(context.queue, minute_of(now)),
                 self._keys.status(event_id or "none"),
             ],
             args=[
@@ -311,7 +313,7 @@ class Deliverer:
                 handler,
                 context.attempt,
                 "" if error is None else f"{type(error).__name__}: {error}"[:500],
-                self._now_ms(),
+                int(now.timestamp() * 1000),
                 self._tracking.flag,
                 ms(self._tracking.bucket_ttl),
             ],

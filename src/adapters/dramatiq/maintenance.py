@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Iterable
 from datetime import timedelta
 
 import attrs
 import redis
 
+from ...ports.clock import Clock
+from ..clocks import SystemClock
 from .keys import RedisKeys
 from .scripts import Scripts
 
@@ -56,6 +57,7 @@ class Maintenance:
         broker_id: str,
         queues: Iterable[str],
         timings: MaintenanceTimings | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._client = client
         self._keys = keys
@@ -63,6 +65,7 @@ class Maintenance:
         self._broker_id = broker_id
         self._queues = sorted(set(queues))
         self.timings = timings or MaintenanceTimings()
+        self._clock = clock or SystemClock()
         self._stopped = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -97,7 +100,7 @@ class Maintenance:
 
     def beat(self) -> None:
         """Write this process's heartbeat."""
-        self._client.zadd(self._keys.heartbeats, {self._broker_id: _now_ms()})
+        self._client.zadd(self._keys.heartbeats, {self._broker_id: self._now_ms()})
 
     def move_due(self) -> int:
         """Move every due schedule entry into its queue; returns how many."""
@@ -107,7 +110,7 @@ class Maintenance:
                 self._scripts.move_due(
                     keys=[self._keys.schedule, self._keys.schedule_items],
                     args=[
-                        _now_ms(),
+                        self._now_ms(),
                         self.timings.move_batch,
                         self._keys.namespace,
                         int(self.timings.status_ttl.total_seconds() * 1000),
@@ -124,7 +127,7 @@ class Maintenance:
         recovered = int(
             self._scripts.recover(
                 keys=[self._keys.heartbeats, self._keys.queues],
-                args=[_now_ms(), timeout_ms, self._keys.namespace],
+                args=[self._now_ms(), timeout_ms, self._keys.namespace],
             )
         )
         if recovered:
@@ -142,6 +145,5 @@ class Maintenance:
                     "maintenance step %s failed: %s", getattr(step, "__name__", step), error
                 )
 
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
+    def _now_ms(self) -> int:
+        return int(self._clock.now().timestamp() * 1000)

@@ -12,7 +12,6 @@ Options hexbus adds: ``hexbus_attempt`` (1-based, counts failed runs, not rate-l
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from typing import Any, Final
 
@@ -53,10 +52,12 @@ def build_message(
     envelope_json: str,
     message_id: str,
     event_id: str,
+    now_ms: int,
     attempt: int = 1,
     extra_options: dict[str, Any] | None = None,
 ) -> QueuedMessage:
-    """One message for one handler. ``envelope_json`` is the event, already serialized."""
+    """One message for one handler. ``envelope_json`` is the event, already serialized;
+    ``now_ms`` its ``message_timestamp``, from the caller's clock."""
     redis_id = uuid.uuid4().hex
     options: dict[str, Any] = {"redis_message_id": redis_id, ATTEMPT: attempt}
     if extra_options:
@@ -66,7 +67,7 @@ def build_message(
         f'{{"queue_name":{json.dumps(queue)},"actor_name":"{ACTOR_NAME}",'
         f'"args":[{json.dumps(handler)},{envelope_json}],"kwargs":{{}},'
         f'"options":{json.dumps(options, separators=(",", ":"))},'
-        f'"message_id":{json.dumps(message_id)},"message_timestamp":{int(time.time() * 1000)}}}'
+        f'"message_id":{json.dumps(message_id)},"message_timestamp":{now_ms}}}'
     )
     return QueuedMessage(queue, redis_id, body, handler, event_id)
 

@@ -97,6 +97,7 @@ class WorkerRuntime:
             client=client,
             keys=self.keys,
             quarantine=self.deliverer.quarantine,
+            clock=clock,
             middleware=[CurrentMessage()],
             heartbeat_timeout_ms=int(
                 (timings or MaintenanceTimings()).heartbeat_timeout.total_seconds() * 1000
@@ -111,7 +112,12 @@ class WorkerRuntime:
         for queue in self.queues:
             self.broker.declare_queue(queue)
         self.maintenance = Maintenance(
-            client, self.keys, broker_id=self.broker.broker_id, queues=self.queues, timings=timings
+            client,
+            self.keys,
+            broker_id=self.broker.broker_id,
+            queues=self.queues,
+            timings=timings,
+            clock=clock,
         )
         self.worker = dramatiq.Worker(
             self.broker,
