@@ -144,7 +144,6 @@ def write_directly(client: redis.Redis, keys: RedisKeys, count: int, envelope: s
                 queue=QUEUE,
                 handler=HANDLER,
                 envelope_json=envelope,
-                message_id=f"direct-{i}",
                 event_id=f"direct-{i}",
                 now_ms=int(time.time() * 1000),
             )

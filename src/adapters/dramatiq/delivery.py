@@ -217,7 +217,7 @@ class Deliverer:
                 ms(track.succeeded_ttl),
                 track.succeeded_keep,
                 str(event_id),
-                self._keys.namespace,
+                self._keys.status_template,
             ],
         )
 

@@ -17,7 +17,7 @@ key                        type   holds                                       re
 {ns}:published:{event_id}  STRING token|event type|published ms (dedup)     idempotency TTL
 {ns}:done:{event_id}       HASH   handler name -> success time (ms)           idempotency TTL
 {ns}:schedule              ZSET   entry id -> due time (ms)                   until moved
-{ns}:schedule:items        HASH   entry id -> JSON list of messages to enqueue until moved
+{ns}:schedule:items        HASH   entry id -> header line + envelope          until moved
 {ns}:dead                  ZSET   dead letter id -> failed time (ms)          dead-letter TTL
 {ns}:dead:items            HASH   dead letter id -> dead letter JSON          dead-letter TTL
 {ns}:claim:{key}           STRING an idempotency claim (IdempotencyStore)     its TTL
@@ -31,6 +31,15 @@ key                        type   holds                                       re
 {ns}:paused                SET    paused queue names                          until resumed
 {ns}:queues                SET    every queue a worker has served             permanent
 ========================== ====== =========================================== ==============
+
+``{ns}:published:{event_id}:redelivery:{token}`` (STRING, 1 s) is the throw-away dedup key of
+one :meth:`DramatiqEventBus.redeliver` call.
+
+Scripts get their keys from here: as KEYS when the caller knows them, and as templates when the
+script only learns the name as it goes (the queue of a schedule entry or a dead letter, a dead
+broker's acks sets): a template is the key with ``<queue>``, ``<event>`` or ``<broker>`` where
+that name goes (``hexbus:stats:<queue>``), made by the same method that makes the key, so the
+two cannot disagree and no script writes a key name of its own (ADR 0008, 0012).
 """
 
 from __future__ import annotations
@@ -42,12 +51,24 @@ import attrs
 
 DEFAULT_NAMESPACE: Final = "hexbus"
 
+QUEUE_HOLE: Final = "<queue>"
+"""Where a queue name goes in a key template."""
+EVENT_HOLE: Final = "<event>"
+"""Where an event id goes in a key template."""
+BROKER_HOLE: Final = "<broker>"
+"""Where a broker (worker process) id goes in a key template."""
+
+
+def _no_holes(instance: object, attribute: object, namespace: str) -> None:
+    if "<" in namespace or ">" in namespace:
+        raise ValueError(f"a namespace cannot contain '<' or '>' (key templates): {namespace!r}")
+
 
 @attrs.frozen
 class RedisKeys:
     """Key names for one namespace."""
 
-    namespace: str = DEFAULT_NAMESPACE
+    namespace: str = attrs.field(default=DEFAULT_NAMESPACE, validator=_no_holes)
 
     # --- Dramatiq's keys (format owned by Dramatiq's Redis broker) -------------------------
 
@@ -73,6 +94,10 @@ class RedisKeys:
     def published(self, event_id: UUID | str) -> str:
         """Set when an event is accepted; its presence makes a publish a duplicate."""
         return f"{self.namespace}:published:{event_id}"
+
+    def redelivery(self, event_id: UUID | str, token: str) -> str:
+        """A throw-away dedup key for one redelivery of an event (it expires at once)."""
+        return f"{self.published(event_id)}:redelivery:{token}"
 
     def done(self, event_id: UUID) -> str:
         """Handlers that succeeded for an event."""
@@ -141,3 +166,35 @@ class RedisKeys:
     def queues(self) -> str:
         """Every queue some worker served: lets recovery visit them without KEYS."""
         return f"{self.namespace}:queues"
+
+    # --- templates, for scripts that learn a name as they go ------------------------------
+
+    @property
+    def queue_template(self) -> str:
+        """:meth:`queue` with ``<queue>``."""
+        return self.queue(QUEUE_HOLE)
+
+    @property
+    def messages_template(self) -> str:
+        """:meth:`messages` with ``<queue>``."""
+        return self.messages(QUEUE_HOLE)
+
+    @property
+    def acks_template(self) -> str:
+        """:meth:`acks` with ``<broker>`` and ``<queue>``."""
+        return self.acks(BROKER_HOLE, QUEUE_HOLE)
+
+    @property
+    def wake_template(self) -> str:
+        """:meth:`wake` with ``<queue>``."""
+        return self.wake(QUEUE_HOLE)
+
+    @property
+    def stats_template(self) -> str:
+        """:meth:`stats` with ``<queue>``."""
+        return self.stats(QUEUE_HOLE)
+
+    @property
+    def status_template(self) -> str:
+        """:meth:`status` with ``<event>``."""
+        return self.status(EVENT_HOLE)

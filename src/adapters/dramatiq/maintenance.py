@@ -25,6 +25,7 @@ import redis
 from ...ports.clock import Clock
 from ..clocks import SystemClock
 from .keys import RedisKeys
+from .messages import MESSAGE_TEMPLATE
 from .scripts import Scripts
 
 log = logging.getLogger("hexbus.maintenance")
@@ -66,6 +67,25 @@ class Maintenance:
         self._queues = sorted(set(queues))
         self.timings = timings or MaintenanceTimings()
         self._clock = clock or SystemClock()
+        # What the scripts fill in as they go, from the one place that names each key and
+        # writes the message format (ADR 0012).
+        self._move_args: list[str | int] = [
+            self.timings.move_batch,
+            int(self.timings.status_ttl.total_seconds() * 1000),
+            MESSAGE_TEMPLATE,
+            keys.queue_template,
+            keys.messages_template,
+            keys.wake_template,
+            keys.stats_template,
+            keys.status_template,
+        ]
+        self._recover_args: list[str | int] = [
+            int(self.timings.heartbeat_timeout.total_seconds() * 1000),
+            keys.acks_template,
+            keys.queue_template,
+            keys.messages_template,
+            keys.wake_template,
+        ]
         self._stopped = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -109,12 +129,7 @@ class Maintenance:
             count = int(
                 self._scripts.move_due(
                     keys=[self._keys.schedule, self._keys.schedule_items],
-                    args=[
-                        self._now_ms(),
-                        self.timings.move_batch,
-                        self._keys.namespace,
-                        int(self.timings.status_ttl.total_seconds() * 1000),
-                    ],
+                    args=[self._now_ms(), *self._move_args],
                 )
             )
             moved += count
@@ -123,11 +138,10 @@ class Maintenance:
 
     def recover(self) -> int:
         """Give dead brokers' in-flight messages back; returns how many."""
-        timeout_ms = int(self.timings.heartbeat_timeout.total_seconds() * 1000)
         recovered = int(
             self._scripts.recover(
                 keys=[self._keys.heartbeats, self._keys.queues],
-                args=[self._now_ms(), timeout_ms, self._keys.namespace],
+                args=[self._now_ms(), *self._recover_args],
             )
         )
         if recovered:
