@@ -20,7 +20,6 @@ key                        type   holds                                       re
 {ns}:schedule:items        HASH   entry id -> header line + envelope          until moved
 {ns}:dead                  ZSET   dead letter id -> failed time (ms)          dead-letter TTL
 {ns}:dead:items            HASH   dead letter id -> dead letter JSON          dead-letter TTL
-{ns}:claim:{key}           STRING an idempotency claim (IdempotencyStore)     its TTL
 {ns}:rate:{bucket}         ZSET   run id -> start time (ms), sliding window   one period
 {ns}:wake:{queue}          LIST   doorbell for idle consumers (<= 16 tokens)  trimmed on write
 {ns}:schedules             HASH   recurring schedule -> last tick (ms)        permanent
@@ -99,7 +98,7 @@ class RedisKeys:
         """A throw-away dedup key for one redelivery of an event (it expires at once)."""
         return f"{self.published(event_id)}:redelivery:{token}"
 
-    def done(self, event_id: UUID) -> str:
+    def done(self, event_id: UUID | str) -> str:
         """Handlers that succeeded for an event."""
         return f"{self.namespace}:done:{event_id}"
 
@@ -122,10 +121,6 @@ class RedisKeys:
     def dead_items(self) -> str:
         """Dead letter bodies."""
         return f"{self.namespace}:dead:items"
-
-    def claim(self, key: str) -> str:
-        """One idempotency claim of :class:`RedisIdempotencyStore`."""
-        return f"{self.namespace}:claim:{key}"
 
     def rate(self, bucket: str) -> str:
         """The sliding window of one rate-limit bucket."""

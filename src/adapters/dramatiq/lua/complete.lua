@@ -8,7 +8,8 @@
 -- ARGV[10] the event_id, ARGV[11] the key template (keys.py) of an event's status, <event>
 --
 -- Why a script: one round trip instead of three, and the success is never recorded without
--- the ack or the other way round. Dramatiq's own ack that follows finds nothing to do.
+-- the ack or the other way round (the consumer's ack that follows only frees its prefetch
+-- slot: settlement.py).
 -- When every handler of the event has succeeded, its status gets the shorter succeeded
 -- retention and joins {ns}:recent, which keeps the newest N: older ones are deleted (their
 -- ids are known only here, hence the template: the script names no key of its own).
