@@ -20,7 +20,7 @@ from uuid import UUID
 import attrs
 import pytest
 
-from hexbus.adapters.dramatiq import DramatiqEventBus, WorkerRuntime, handler_queues
+from hexbus.adapters.dramatiq import DramatiqEventBus, handler_queues
 from hexbus.adapters.dramatiq.monitor import RedisQueueMonitor
 from hexbus.adapters.in_memory import CannedAnalyzer, InMemoryAppointmentRepository
 from hexbus.adapters.notifiers import RecordingNotifier
@@ -121,15 +121,7 @@ def reference(redis_server: RedisServer, namespace: str) -> Iterator[Reference]:
     assert isinstance(monitor, RedisQueueMonitor)
     assert isinstance(appointments, InMemoryAppointmentRepository)
     processor = container.processor()
-    runtime = WorkerRuntime(
-        processor=processor,
-        client=container.redis_client(),
-        queues=handler_queues(processor),
-        threads=8,
-        keys=container.redis_keys(),
-        serializer=container.serializer(),
-        tracking=container.tracking(),
-    )
+    runtime = container.worker_runtime(queues=handler_queues(processor), threads=8)
     runtime.start()
     try:
         yield Reference(container, sent, bus, monitor, appointments)

@@ -3,7 +3,8 @@
 Built the way the research on Dramatiq's own CLI says a custom supervisor must: the broker is
 made inside the process, ``process_boot`` is emitted, then the Worker starts. The CLI's
 ``hexbus worker`` spawns one such process per queue group and restarts any that die
-(:mod:`.supervisor`).
+(:mod:`.supervisor`); it and the tests get their runtime from the container's
+``worker_runtime`` provider, giving only queues and threads.
 
 Built in one direction (ADR 0012): the process's identity (its broker id) is decided first,
 then each part is built after the parts it calls, so none reaches for something built later:
@@ -54,7 +55,8 @@ class WorkerRuntime:
     """Consumes ``queues`` with ``threads`` worker threads in this process.
 
     ``broker_id`` is this process's identity in Redis (its heartbeat and acks sets); a fresh
-    one by default. The rest defaults to production's values.
+    one by default. The rest defaults to production's values; the container's
+    ``worker_runtime`` provider passes the configured ones.
     """
 
     def __init__(
