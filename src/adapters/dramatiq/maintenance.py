@@ -112,9 +112,25 @@ class Maintenance:
         for thread in self._threads:
             thread.join(timeout=2)
 
-    def forget(self) -> None:
-        """Remove this broker's heartbeat after a clean shutdown."""
+    def forget(self) -> bool:
+        """Remove this broker's heartbeat after a clean shutdown, unless its acks sets still
+        hold messages (a handler outlived the shutdown timeout, or Redis was away when one
+        was to be put back): then the heartbeat is left to go stale, so that recovery returns
+        them. Without a heartbeat, nothing would ever look at those acks sets again."""
+        pipe = self._client.pipeline(transaction=False)
+        for queue in self._queues:
+            pipe.scard(self._keys.acks(self._broker_id, queue))
+        in_flight = sum(int(n) for n in pipe.execute())
+        if in_flight:
+            log.warning(
+                "%d message(s) still in flight at exit: recovery returns them once this "
+                "worker's heartbeat is %s old",
+                in_flight,
+                self.timings.heartbeat_timeout,
+            )
+            return False
         self._client.zrem(self._keys.heartbeats, self._broker_id)
+        return True
 
     # --- one step of each loop (public so tests and ``hexbus scheduler`` can drive them) ----
 

@@ -166,7 +166,8 @@ class WorkerRuntime:
         # A thread still waiting for Redis to put a message back gives up: it stays in flight.
         self.settlement.stop()
         self.maintenance.stop()
-        # If Redis is away, the heartbeat expires and recovery finds our acks sets empty.
+        # Only when nothing is left in flight; if Redis is away, the heartbeat expires and
+        # recovery returns whatever our acks sets still hold.
         with contextlib.suppress(redis.RedisError):
             self.maintenance.forget()
         self.watchdog.stop()
