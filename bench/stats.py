@@ -144,8 +144,8 @@ def write_directly(client: redis.Redis, keys: RedisKeys, count: int, envelope: s
                 queue=QUEUE,
                 handler=HANDLER,
                 envelope_json=envelope,
-                message_id=f"direct-{i}",
                 event_id=f"direct-{i}",
+                now_ms=int(time.time() * 1000),
             )
             ids.append(message.redis_id)
             bodies[message.redis_id] = message.body

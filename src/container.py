@@ -23,9 +23,11 @@ from .adapters.clocks import SystemClock
 from .adapters.dramatiq.connection import connect
 from .adapters.dramatiq.event_bus import DramatiqEventBus
 from .adapters.dramatiq.keys import RedisKeys
+from .adapters.dramatiq.maintenance import MaintenanceTimings
 from .adapters.dramatiq.monitor import RedisQueueMonitor
 from .adapters.dramatiq.schedule_state import RedisScheduleState
 from .adapters.dramatiq.tracking import Tracking
+from .adapters.dramatiq.worker import WorkerRuntime
 from .adapters.in_memory.event_bus import InMemoryEventBus
 from .adapters.in_memory.monitor import InMemoryMonitor
 from .adapters.in_memory.schedule_state import InMemoryScheduleState
@@ -140,6 +142,26 @@ class Container(containers.DeclarativeContainer):
         queue_bus.provided.dead_letters,
         tracking=tracking,
         heartbeat_timeout=settings.provided.worker.heartbeat_timeout,
+        clock=clock,
+    )
+    # One worker process's runtime (always Redis): callers give only what differs per process,
+    # ``container.worker_runtime(queues=[...], threads=4)``; each call is a new process identity.
+    worker_runtime = providers.Factory(
+        WorkerRuntime,
+        processor=processor,
+        client=redis_client,
+        keys=redis_keys,
+        serializer=serializer,
+        clock=clock,
+        observers=observers,
+        retention=settings.provided.idempotency_retention,
+        dead_letter_retention=settings.provided.dead_letter_retention,
+        timings=providers.Factory(
+            MaintenanceTimings,
+            heartbeat_timeout=settings.provided.worker.heartbeat_timeout,
+            status_ttl=tracking.provided.status_ttl,
+        ),
+        tracking=tracking,
     )
     in_memory_monitor = providers.Singleton(
         InMemoryMonitor,

@@ -1,9 +1,11 @@
 """Running one handler for one event, the same way in every adapter.
 
 What differs between adapters is *when* a failed attempt is tried again (inline after a sleep,
-or as a message due later). What must not differ is the rest, so it lives here: skip a handler
-that already succeeded for this event_id, run it, record the success before anything else can
-observe it, time it against its timeout, and describe a final failure as a dead letter.
+or as a message due later), and what else is written with the success record (the Redis adapter
+acks the message in the same script). What must not differ is the rest, so it lives here: skip a
+handler that already succeeded for this event_id, run it, record the success (through the
+delivery's :class:`~hexbus.ports.ledger.DeliveryLedger`) before anything else can observe it,
+time it against its timeout, and describe a final failure as a dead letter.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ..ports.clock import Clock
 from ..ports.dead_letters import DeadLetter, DeadLetterReason
 from ..ports.handlers import HandlerSpec
 from ..ports.idempotency import IdempotencyStore
+from ..ports.ledger import DeliveryLedger
 from ..ports.observer import BusObserver
 
 
@@ -53,6 +56,12 @@ SKIPPED = AttemptResult(AttemptOutcome.SKIPPED)
 class HandlerRunner:
     """Runs a handler once for an event, keeping the effectively-once rule.
 
+    What the run needs of idempotency comes through the :class:`DeliveryLedger` port, one per
+    delivery: ``begin()`` says whether the handler already succeeded, ``succeeded(elapsed)``
+    records that it has. Each bus hands in its own ledger (the in-memory bus a
+    :class:`StoreLedger`, the Redis adapter one that settles the message in the same script),
+    so this one runner serves both with nothing replaced or overridden.
+
     ``enforce_timeout`` is for adapters that cannot interrupt a handler (the in-memory bus
     runs it in the caller's thread): an attempt that overran its timeout by the clock counts as
     failed with :class:`HandlerTimeout` and its success is not recorded, which is what a worker
@@ -60,41 +69,21 @@ class HandlerRunner:
     """
 
     def __init__(
-        self,
-        ledger: IdempotencyStore,
-        observer: BusObserver,
-        clock: Clock,
-        *,
-        success_ttl: timedelta,
-        enforce_timeout: bool = False,
+        self, observer: BusObserver, clock: Clock, *, enforce_timeout: bool = False
     ) -> None:
-        self._ledger = ledger
         self._observer = observer
         self._clock = clock
-        self._success_ttl = success_ttl
         self._enforce_timeout = enforce_timeout
 
     def run(
-        self,
-        event: DomainEvent,
-        spec: HandlerSpec,
-        attempt: int,
-        *,
-        record_success: Callable[[timedelta], None] | None = None,
-        check_done: Callable[[], bool] | None = None,
+        self, event: DomainEvent, spec: HandlerSpec, attempt: int, ledger: DeliveryLedger
     ) -> AttemptResult:
         """One attempt; never raises what the handler raised, returns it instead.
 
-        ``record_success`` and ``check_done`` replace the ledger's write and read for an
-        adapter that does them together with something else (the Redis adapter acks the
-        message, or marks the handler running, in the same script).
+        What the ledger raises (its store unreachable) is raised: the attempt did not happen,
+        or its success is not known to be recorded, and the caller decides what that means.
         """
-        done = (
-            check_done()
-            if check_done is not None
-            else self._ledger.has_succeeded(event.event_id, spec.name)
-        )
-        if done:
+        if ledger.begin():
             self._observer.handler_skipped(event, spec)
             return SKIPPED
         self._observer.handler_started(event, spec, attempt)
@@ -112,12 +101,33 @@ class HandlerRunner:
                     f"timeout of {spec.timeout.total_seconds():.3f}s"
                 ),
             )
-        if record_success is None:
-            self._ledger.record_success(event.event_id, spec.name, self._success_ttl)
-        else:
-            record_success(elapsed)
+        ledger.succeeded(elapsed)
         self._observer.handler_succeeded(event, spec, attempt, elapsed)
         return DONE
+
+
+class StoreLedger:
+    """The :class:`DeliveryLedger` of one (event, handler) over an :class:`IdempotencyStore`.
+
+    What the in-memory bus hands the runner: a read before, a write after, nothing else to do
+    in the same step. The success is kept for ``ttl`` (the idempotency retention).
+    """
+
+    __slots__ = ("_event_id", "_handler", "_store", "_ttl")
+
+    def __init__(self, store: IdempotencyStore, event_id: UUID, handler: str, ttl: timedelta):
+        self._store = store
+        self._event_id = event_id
+        self._handler = handler
+        self._ttl = ttl
+
+    def begin(self) -> bool:
+        """Whether the store already has the success."""
+        return self._store.has_succeeded(self._event_id, self._handler)
+
+    def succeeded(self, elapsed: timedelta) -> None:
+        """Record the success in the store."""
+        self._store.record_success(self._event_id, self._handler, self._ttl)
 
 
 def dead_letter_for(

@@ -5,6 +5,12 @@ a real Redis, and a ``WorkerRuntime`` (real Dramatiq worker threads, hexbus's co
 and recovery) in this process, started on first use so that handlers registered by the test are
 all there. Each harness gets its own key namespace, so tests never see each other's keys.
 
+``workers`` builds that runtime. By default it is ``WorkerRuntime`` itself with its defaults,
+so the harness needs nothing but a Redis client. hexbus's own contract run passes the
+container's ``worker_runtime`` provider instead, the one ``hexbus worker`` uses, so the suite
+proves production's wiring too (the harness itself cannot import the composition root: the
+layers keep ``hexbus.testing`` and ``hexbus.container`` apart, ADR 0001).
+
 Time is real here: :meth:`advance` sleeps, and tests written for both adapters keep delays and
 backoffs short.
 """
@@ -15,7 +21,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import redis
 
@@ -28,16 +34,35 @@ from ..domain.events import DomainEvent
 from ..ports.dead_letters import DeadLetters
 
 
+class WorkerFactory(Protocol):
+    """Builds a worker runtime: ``WorkerRuntime``, or the container's ``worker_runtime``."""
+
+    def __call__(
+        self,
+        *,
+        processor: DomainEventsProcessor,
+        client: redis.Redis,
+        keys: RedisKeys,
+        queues: tuple[str, ...],
+        threads: int,
+        timings: MaintenanceTimings,
+        idle_timeout: timedelta,
+    ) -> WorkerRuntime: ...
+
+
 class DramatiqHarness:
     """A bus, its dead letters, and workers, over one Redis client and a fresh namespace."""
 
-    def __init__(self, client: redis.Redis, *, threads: int = 4) -> None:
+    def __init__(
+        self, client: redis.Redis, *, threads: int = 4, workers: WorkerFactory = WorkerRuntime
+    ) -> None:
         self.client = client
         self.keys = RedisKeys(f"contract{uuid.uuid4().hex[:12]}")
         self.processor = DomainEventsProcessor()
         self.bus = DramatiqEventBus(self.processor, client, keys=self.keys)
         self.dead_letters: DeadLetters = self.bus.dead_letters
         self._threads = threads
+        self._workers = workers
         self._runtime: WorkerRuntime | None = None
 
     # --- the BusHarness protocol -----------------------------------------------------------
@@ -93,19 +118,20 @@ class DramatiqHarness:
     def _ensure_workers(self) -> None:
         if self._runtime is not None or not len(self.processor):
             return
-        self._runtime = WorkerRuntime(
+        # The test's own registry, client and namespace; quicker upkeep than production's.
+        self._runtime = self._workers(
             processor=self.processor,
             client=self.client,
+            keys=self.keys,
             queues=handler_queues(self.processor),
             threads=self._threads,
-            keys=self.keys,
             timings=MaintenanceTimings(move_interval=timedelta(milliseconds=20)),
             idle_timeout=timedelta(milliseconds=200),
         )
         self._runtime.start()
 
     def _pending(self) -> dict[str, int]:
-        now_ms = int(time.time() * 1000)
+        now_ms = int(self.bus.clock.now().timestamp() * 1000)
         pipe = self.client.pipeline(transaction=False)
         queues = handler_queues(self.processor)
         for queue in queues:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from hexbus.container import Container, create_container
 from hexbus.testing import BusHarness, InMemoryHarness
 from hexbus.testing.dramatiq_harness import DramatiqHarness
 from hexbus.testing.redis_server import RedisServer
@@ -35,9 +36,17 @@ def _in_memory(request: pytest.FixtureRequest) -> BusHarness:
     return InMemoryHarness()
 
 
+@pytest.fixture(scope="session")
+def container(redis_server: RedisServer) -> Container:
+    """The composition root as a worker process builds it: its ``worker_runtime`` provider is
+    what the Redis harness builds workers with, so the contract covers production's wiring."""
+    return create_container({"USE_QUEUE_EVENT_BUS": "true", "REDIS_URL": redis_server.url})
+
+
 def _dramatiq(request: pytest.FixtureRequest) -> BusHarness:
     server: RedisServer = request.getfixturevalue("redis_server")
-    return DramatiqHarness(server.client())
+    container: Container = request.getfixturevalue("container")
+    return DramatiqHarness(server.client(), workers=container.worker_runtime)
 
 
 HARNESSES: dict[str, HarnessFactory] = {"in_memory": _in_memory, "dramatiq": _dramatiq}

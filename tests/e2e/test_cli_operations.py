@@ -279,13 +279,10 @@ class Deployment:
 def deployment(env: dict[str, str]) -> Iterator[Deployment]:
     container = create_container(env)
     register(container)
-    runtime = WorkerRuntime(
-        processor=container.processor(),
-        client=container.redis_client(),
+    runtime = container.worker_runtime(
         # Not 'slow': its handler takes time and nothing here needs it.
         queues=[q for q in handler_queues(container.processor()) if q != "slow"],
         threads=2,
-        keys=container.redis_keys(),
     )
     deployed = Deployment(env, container, runtime)
     yield deployed

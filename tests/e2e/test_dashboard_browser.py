@@ -29,7 +29,7 @@ import pytest
 import uvicorn
 
 from hexbus import DomainEvent, RetryPolicy
-from hexbus.adapters.dramatiq import WorkerRuntime, handler_queues
+from hexbus.adapters.dramatiq import handler_queues
 from hexbus.adapters.http import create_app
 from hexbus.container import Container, create_container
 from hexbus.examples.clinic import ClinicContainer, build_clinic
@@ -134,13 +134,7 @@ def deployment() -> Iterator[Deployment]:
         clinic = build_clinic(container)  # as --app hexbus.examples.clinic:register does
         provider_up = threading.Event()
         register_settlement(container, provider_up)
-        runtime = WorkerRuntime(
-            processor=container.processor(),
-            client=server.client(),
-            queues=handler_queues(container.processor()),
-            threads=2,
-            keys=container.redis_keys(),
-        )
+        runtime = container.worker_runtime(queues=handler_queues(container.processor()), threads=2)
         runtime.start()
         port = free_port()
         web = uvicorn.Server(

@@ -21,7 +21,7 @@ from uuid import UUID
 import attrs
 import pytest
 
-from hexbus.adapters.dramatiq import DramatiqEventBus, WorkerRuntime, handler_queues
+from hexbus.adapters.dramatiq import DramatiqEventBus, handler_queues
 from hexbus.adapters.dramatiq.monitor import RedisQueueMonitor
 from hexbus.container import Container, create_container
 from hexbus.examples.clinic import ClinicContainer, build_clinic
@@ -126,15 +126,7 @@ def on_redis(redis_server: RedisServer, namespace: str) -> Iterator[OnRedis]:
     assert isinstance(monitor, RedisQueueMonitor)
     assert isinstance(appointments, InMemoryAppointmentRepository)
     processor = container.processor()
-    runtime = WorkerRuntime(
-        processor=processor,
-        client=container.redis_client(),
-        queues=handler_queues(processor),
-        threads=8,
-        keys=container.redis_keys(),
-        serializer=container.serializer(),
-        tracking=container.tracking(),
-    )
+    runtime = container.worker_runtime(queues=handler_queues(processor), threads=8)
     runtime.start()
     try:
         yield OnRedis(container, clinic, sent, bus, monitor, appointments)

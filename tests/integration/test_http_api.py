@@ -578,12 +578,8 @@ class OnRedis:
 def on_redis(worker_env: dict[str, str], client: redis.Redis) -> Iterator[OnRedis]:
     container = create_container({**worker_env, "HEXBUS_API_TOKEN": TOKEN})
     register(container)
-    runtime = WorkerRuntime(
-        processor=container.processor(),
-        client=client,
-        queues=[q for q in handler_queues(container.processor()) if q != "slow"],
-        threads=2,
-        keys=container.redis_keys(),
+    runtime = container.worker_runtime(
+        queues=[q for q in handler_queues(container.processor()) if q != "slow"], threads=2
     )
     app = OnRedis(
         container, TestClient(create_app(container), raise_server_exceptions=False), runtime

@@ -6,9 +6,8 @@ import time
 from datetime import timedelta
 
 import pytest
-import redis
 
-from hexbus.adapters.dramatiq import DramatiqEventBus, WorkerRuntime, handler_queues
+from hexbus.adapters.dramatiq import DramatiqEventBus, handler_queues
 from hexbus.adapters.dramatiq.monitor import RedisQueueMonitor
 from hexbus.container import create_container
 from hexbus.ports.monitoring import HandlerState
@@ -20,19 +19,15 @@ pytestmark = pytest.mark.redis
 
 
 @pytest.fixture
-def wired(worker_env: dict[str, str], client: redis.Redis):  # type: ignore[no-untyped-def]
+def wired(worker_env: dict[str, str]):  # type: ignore[no-untyped-def]
     container = create_container(worker_env)
     register(container)
     bus = container.event_bus()
     monitor = container.monitor()
     assert isinstance(bus, DramatiqEventBus)
     assert isinstance(monitor, RedisQueueMonitor)
-    runtime = WorkerRuntime(
-        processor=container.processor(),
-        client=client,
-        queues=[q for q in handler_queues(container.processor()) if q != "slow"],
-        threads=2,
-        keys=container.redis_keys(),
+    runtime = container.worker_runtime(
+        queues=[q for q in handler_queues(container.processor()) if q != "slow"], threads=2
     )
     yield bus, monitor, runtime
     runtime.stop(timedelta(seconds=5))

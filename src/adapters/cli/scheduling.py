@@ -64,6 +64,7 @@ def scheduler(
         broker_id="scheduler",
         queues=handler_queues(container.processor()),
         timings=MaintenanceTimings(heartbeat_timeout=settings.worker.heartbeat_timeout),
+        clock=container.clock(),
     )
     stopping = threading.Event()
 

@@ -18,10 +18,9 @@ from rich.table import Table
 from ...application.processor import DomainEventsProcessor
 from ...container import Container, create_container
 from ...settings import Settings
-from ..dramatiq.maintenance import MaintenanceTimings
 from ..dramatiq.settings import QueueGroup, parse_layout
 from ..dramatiq.supervisor import ProcessSpec, Supervisor
-from ..dramatiq.worker import WorkerRuntime, handler_queues
+from ..dramatiq.worker import handler_queues
 from ..observability.logging_config import configure_logging
 from ..observability.metrics_server import (
     MetricsEndpoint,
@@ -159,22 +158,8 @@ def worker_process(
         settings.observability.log_json, level=settings.observability.log_level.upper()
     )
     load_app(container, app)
-    runtime = WorkerRuntime(
-        processor=container.processor(),
-        client=container.redis_client(),
-        queues=[q.strip() for q in queues.split(",") if q.strip()],
-        threads=threads,
-        keys=container.redis_keys(),
-        serializer=container.serializer(),
-        clock=container.clock(),
-        observers=container.observers(),
-        retention=settings.idempotency_retention,
-        dead_letter_retention=settings.dead_letter_retention,
-        timings=MaintenanceTimings(
-            heartbeat_timeout=settings.worker.heartbeat_timeout,
-            status_ttl=container.tracking().status_ttl,
-        ),
-        tracking=container.tracking(),
+    runtime = container.worker_runtime(
+        queues=[q.strip() for q in queues.split(",") if q.strip()], threads=threads
     )
     stopping = threading.Event()
 

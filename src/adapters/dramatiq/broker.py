@@ -1,13 +1,17 @@
-"""Dramatiq's Redis broker with hexbus's consumer.
+"""Dramatiq's Redis broker with hexbus's consumer: the fetch end of the worker path.
 
 Dramatiq's consumer fetches message bodies without their ids, so a body it cannot decode
 cannot be acked or moved: it stays in the acks set with the rest of its batch until the process
 dies, and comes back to do it again (see docs/research). hexbus's consumer fetches ids with
 bodies (``fetch.lua``) and hands anything it cannot deliver (undecodable, wrong queue, unknown
-actor, or nacked) to a quarantine callback that dead-letters it, so a worker never chokes.
+actor, or nacked) to the :class:`~.settlement.Settlement`, which dead-letters it, so a worker
+never chokes.
 
-It also requeues what it prefetched but never handed out when it closes, and skips the ack
-round trip for a message whose script already acked it (``hexbus_settled``).
+Everything it hands out is settled by the settlement before Dramatiq calls :meth:`ack` (the
+actor reports every outcome there, ADR 0012), so ``ack`` only frees the prefetch slot: no
+round trip, and nothing to read off the message. What the consumer does write is its own
+side of a fetch: it gives back what it prefetched but never handed out (on close and at
+shutdown), and drops ids whose bodies vanished meanwhile.
 """
 
 from __future__ import annotations
@@ -15,9 +19,8 @@ from __future__ import annotations
 import collections
 import contextlib
 import threading
-import time
-from collections.abc import Callable, Iterable
-from typing import Any, Final
+from collections.abc import Iterable
+from typing import Any
 
 import redis
 from dramatiq.broker import Consumer, MessageProxy
@@ -25,23 +28,20 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.errors import ConnectionClosed, DecodeError
 from dramatiq.message import Message
 
+from ...ports.clock import Clock
 from .keys import RedisKeys
 from .scripts import Scripts
-
-SETTLED: Final = "hexbus_settled"
-"""Set on a message's options once a hexbus script has acked it."""
-KEEP: Final = "hexbus_keep"
-"""Set on a message that could not be settled: the consumer requeues it instead of acking."""
-
-Quarantine = Callable[[str, str, bytes | None, str], None]
-"""``quarantine(queue, redis_id, body, reason)``: take a message out of the way, keep it."""
+from .settlement import Settlement
 
 
 class HexbusRedisBroker(RedisBroker):
     """A RedisBroker whose consumers are :class:`HexbusConsumer`.
 
     Dramatiq's probabilistic maintenance is off (``maintenance_chance=0``): recovery of dead
-    workers' messages is done deterministically by :mod:`.maintenance`.
+    workers' messages is done deterministically by :mod:`.maintenance`. ``broker_id`` is the
+    worker process's identity, decided by the caller before anything else is built (it is in
+    the name of the acks sets the settlement takes messages out of); Dramatiq's own random one
+    is replaced.
     """
 
     def __init__(
@@ -49,7 +49,9 @@ class HexbusRedisBroker(RedisBroker):
         *,
         client: redis.Redis,
         keys: RedisKeys,
-        quarantine: Quarantine,
+        broker_id: str,
+        settlement: Settlement,
+        clock: Clock,
         middleware: list[Any] | None = None,
         heartbeat_timeout_ms: int = 15_000,
     ) -> None:
@@ -60,9 +62,11 @@ class HexbusRedisBroker(RedisBroker):
             maintenance_chance=0,
             heartbeat_timeout=heartbeat_timeout_ms,
         )
+        self.broker_id = broker_id
         self.hexbus_keys = keys
         self.hexbus_scripts = Scripts.register(client)
-        self.quarantine = quarantine
+        self.hexbus_settlement = settlement
+        self.hexbus_clock = clock
 
     @property
     def consumer_class(self) -> type[HexbusConsumer]:
@@ -78,8 +82,18 @@ class HexbusConsumer(Consumer):
         self.queue_name = queue_name
         self.prefetch = prefetch
         self.timeout = timeout
-        self._keys = broker.hexbus_keys
+        keys = broker.hexbus_keys
         self._fetch = broker.hexbus_scripts.fetch
+        self._fetch_keys = [
+            keys.queue(queue_name),
+            keys.messages(queue_name),
+            keys.acks(broker.broker_id, queue_name),
+            keys.heartbeats,
+            keys.paused,
+        ]
+        self._wake = keys.wake(queue_name)
+        self._settlement = broker.hexbus_settlement
+        self._clock = broker.hexbus_clock
         self._cache: collections.deque[tuple[str, bytes | None]] = collections.deque()
         self._outstanding: set[str] = set()
         self._misses = 0
@@ -105,24 +119,17 @@ class HexbusConsumer(Consumer):
             raise ConnectionClosed(error) from None  # type: ignore[no-untyped-call]
 
     def ack(self, message: MessageProxy) -> None:
-        redis_id = message.options["redis_message_id"]
-        try:
-            if message.options.get(KEEP):
-                self.broker.do_requeue(self.queue_name, redis_id)
-            elif not message.options.get(SETTLED):
-                self.broker.do_ack(self.queue_name, redis_id)
-        except redis.ConnectionError as error:
-            raise ConnectionClosed(error) from None  # type: ignore[no-untyped-call]
-        finally:
-            self._outstanding.discard(redis_id)
-            self._room.set()
+        # The settlement already wrote this message's fate, acking it in the same script (or
+        # put it back): all that is left is the prefetch slot it held.
+        self._outstanding.discard(message.options["redis_message_id"])
+        self._room.set()
 
     def nack(self, message: MessageProxy) -> None:
         # Dramatiq nacks what it could not process (no such actor, a failed middleware). Its
         # dead-letter set has no API; ours does, so the message goes there instead.
         redis_id = message.options["redis_message_id"]
         try:
-            self.broker.quarantine(
+            self._settlement.quarantine(
                 self.queue_name, redis_id, message.encode(), "nacked by the Dramatiq worker"
             )
         finally:
@@ -147,16 +154,9 @@ class HexbusConsumer(Consumer):
         room = self.prefetch - len(self._outstanding)
         if room <= 0:
             return False
-        queue = self.queue_name
+        now_ms = int(self._clock.now().timestamp() * 1000)
         flat = self._fetch(
-            keys=[
-                self._keys.queue(queue),
-                self._keys.messages(queue),
-                self._keys.acks(self.broker.broker_id, queue),
-                self._keys.heartbeats,
-                self._keys.paused,
-            ],
-            args=[room, self.broker.broker_id, int(time.time() * 1000), queue],
+            keys=self._fetch_keys, args=[room, self.broker.broker_id, now_ms, self.queue_name]
         )
         for i in range(0, len(flat), 2):
             redis_id = flat[i].decode() if isinstance(flat[i], bytes) else str(flat[i])
@@ -173,7 +173,7 @@ class HexbusConsumer(Consumer):
                 self._room.wait(timeout=0.05)
             return
         seconds = max(self.timeout / 1000, 0.1)
-        self.broker.client.blpop([self._keys.wake(self.queue_name)], timeout=seconds)
+        self.broker.client.blpop([self._wake], timeout=seconds)
 
     def _decode(self, redis_id: str, body: bytes | None) -> Message[Any] | None:
         if body is None:  # acked or recovered elsewhere meanwhile: nothing to run
@@ -182,15 +182,17 @@ class HexbusConsumer(Consumer):
         try:
             message = Message.decode(body)
         except DecodeError as error:
-            self.broker.quarantine(self.queue_name, redis_id, body, f"undecodable: {error.error}")
+            self._settlement.quarantine(
+                self.queue_name, redis_id, body, f"undecodable: {error.error}"
+            )
             return None
         if message.queue_name != self.queue_name:
             reason = f"queue_name {message.queue_name!r} does not match queue {self.queue_name!r}"
-            self.broker.quarantine(self.queue_name, redis_id, body, reason)
+            self._settlement.quarantine(self.queue_name, redis_id, body, reason)
             return None
         if message.actor_name not in self.broker.actors:
             reason = f"no actor named {message.actor_name!r} in this worker"
-            self.broker.quarantine(self.queue_name, redis_id, body, reason)
+            self._settlement.quarantine(self.queue_name, redis_id, body, reason)
             return None
         if message.options.get("redis_message_id") != redis_id:
             message.options["redis_message_id"] = redis_id  # ack must address what we fetched

@@ -25,9 +25,9 @@ from ...ports.dead_letters import DeadLetter, DeadLetterPage, Progress
 from .codec import dump_dead_letter, load_dead_letter
 from .connection import translated, with_retries
 from .keys import RedisKeys
-from .messages import build_message, delivery_id, queue_for
+from .messages import build_message, queue_for
 from .scripts import Scripts
-from .tracking import Tracking, minute_now, ms
+from .tracking import Tracking, minute_of, ms
 
 PAGE = 500
 
@@ -69,7 +69,8 @@ class RedisDeadLetters:
 
         Also counts it against its queue, and marks the handler dead in the event's status.
         """
-        horizon = self._clock.now() - self.retention
+        now = self._clock.now()
+        horizon = now - self.retention
         queue = dead_letter.queue
         self._scripts.dead_letter(
             keys=[
@@ -78,7 +79,7 @@ class RedisDeadLetters:
                 self._keys.dead,
                 self._keys.dead_items,
                 self._keys.stats(queue),
-                self._keys.stats_bucket(queue, minute_now()),
+                self._keys.stats_bucket(queue, minute_of(now)),
                 self._keys.status(dead_letter.event_id or "none"),
             ],
             args=[
@@ -92,7 +93,7 @@ class RedisDeadLetters:
                 dead_letter.error[:500],
                 self.tracking.flag,
                 ms(self.tracking.bucket_ttl),
-                self._keys.namespace,
+                self._keys.stats_template,
                 "1" if counts_as_failure else "0",
             ],
         )
@@ -144,16 +145,15 @@ class RedisDeadLetters:
             raise DeadLetterNotRetryable(
                 f"dead letter {dead_letter_id} holds no readable event; inspect and remove it"
             ) from None
+        now = self._clock.now()
         message = build_message(
             queue=queue_for(spec),
             handler=spec.name,
             envelope_json=dead_letter.message,
-            message_id=(
-                delivery_id(dead_letter.event_id, spec.name)
-                if dead_letter.event_id
-                else f"dead/{dead_letter.id}"
-            ),
-            event_id=str(dead_letter.event_id or ""),
+            # With the handler, the event id makes the message_id; a dead letter without one
+            # (an unreadable event) is named after itself.
+            event_id=str(dead_letter.event_id or f"dead-{dead_letter.id}"),
+            now_ms=_ms(now),
         )
         requeue = with_retries(self._scripts.requeue_dead, what="retry a dead letter")
         done = requeue(
@@ -164,15 +164,9 @@ class RedisDeadLetters:
                 self._keys.messages(message.queue),
                 self._keys.wake(message.queue),
                 self._keys.status(dead_letter.event_id or "none"),
+                self._keys.stats(dead_letter.queue),
             ],
-            args=[
-                dead_letter_id,
-                message.redis_id,
-                message.body,
-                spec.name,
-                _ms(self._clock.now()),
-                self._keys.namespace,
-            ],
+            args=[dead_letter_id, message.redis_id, message.body, spec.name, _ms(now)],
         )
         if not done:
             raise DeadLetterNotFound(dead_letter_id)
@@ -197,7 +191,7 @@ class RedisDeadLetters:
         """Delete it; DeadLetterNotFound when it was not there."""
         removed = self._scripts.remove_dead(
             keys=[self._keys.dead, self._keys.dead_items],
-            args=[dead_letter_id, self._keys.namespace],
+            args=[dead_letter_id, self._keys.stats_template],
         )
         if not removed:
             raise DeadLetterNotFound(dead_letter_id)
@@ -210,7 +204,7 @@ class RedisDeadLetters:
         for dead_letter_id in stale:
             self._scripts.remove_dead(
                 keys=[self._keys.dead, self._keys.dead_items],
-                args=[dead_letter_id, self._keys.namespace],
+                args=[dead_letter_id, self._keys.stats_template],
             )
         return len(stale)
 

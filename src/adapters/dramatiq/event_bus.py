@@ -10,7 +10,7 @@ batch.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -31,7 +31,7 @@ from ..clocks import SystemClock
 from .connection import with_retries
 from .dead_letters import RedisDeadLetters
 from .keys import RedisKeys
-from .messages import ACTOR_NAME, QueuedMessage, queue_for, schedule_entry
+from .messages import MESSAGE_TEMPLATE, QueuedMessage, formatter, queue_for, schedule_entry
 from .scripts import Scripts
 from .tracking import Tracking, ms
 
@@ -125,7 +125,7 @@ class DramatiqEventBus:
             args=[
                 str(event_id),
                 _ms(self.clock.now()),
-                self.keys.namespace,
+                self.keys.stats_template,
                 ms(self.tracking.status_ttl),
             ],
         )
@@ -152,7 +152,7 @@ class DramatiqEventBus:
         already succeeded for it are still skipped: the success ledger is not bypassed.
         """
         call = self._prepare(event, None)
-        call.keys[0] = f"{call.keys[0]}:redelivery:{call.args[0]}"  # a fresh, unused dedup key
+        call.keys[0] = self.keys.redelivery(event.event_id, call.args[0])  # fresh, unused
         call.args[1] = 1000  # and let it expire at once
         self._publish_one(call)
 
@@ -180,44 +180,32 @@ class DramatiqEventBus:
             )
             return _ScriptCall(
                 self.scripts.publish_later,
-                [published, self.keys.schedule, self.keys.schedule_items],
+                [published, self.keys.schedule, self.keys.schedule_items]
+                + [self.keys.stats(r.queue) for r in routes],
                 # The dedup key outlives the due time by the retention, not the publish time.
-                [
-                    token,
-                    self._ttl_ms + max(_ms(due_at) - now, 0),
-                    event_id,
-                    _ms(due_at),
-                    entry,
-                    self.keys.namespace,
-                ],
+                [token, self._ttl_ms + max(_ms(due_at) - now, 0), event_id, _ms(due_at), entry],
                 due_at,
             )
         keys: list[str] = [published]
         args: list[Any] = [token, self._ttl_ms, f"{token}|{event.event_type}|{now}"]
-        # The hot path: bodies are assembled from cached per-handler prefixes, and redis ids
-        # derive from this call's token (unique, and stable if the call is retried).
+        # The hot path: each body is the message template with the handler's part filled once
+        # per handler (cached), and redis ids derive from this call's token (unique, and stable
+        # if the call is retried).
         for index, route in enumerate(routes):
             redis_id = f"{token}.{index}"
             keys += route.keys
-            args += [
-                redis_id,
-                f"{route.prefix}{envelope}{_MIDDLE}{redis_id}{_ATTEMPT_ONE}"
-                f'"{event_id}/{route.handler}","message_timestamp":{now}}}',
-            ]
+            args += [redis_id, route.body(envelope=envelope, id=redis_id, event=event_id, now=now)]
         return _ScriptCall(self.scripts.publish, keys, args, None)
 
     def _route(self, spec: HandlerSpec) -> _Route:
         route = self._routes.get(spec)
         if route is None:
             queue = queue_for(spec)
-            # Queue and handler names are validated to need no JSON escaping (HandlerSpec).
             route = _Route(
                 queue=queue,
                 handler=spec.name,
                 keys=(self.keys.queue(queue), self.keys.messages(queue), self.keys.wake(queue)),
-                prefix=(
-                    f'{{"queue_name":"{queue}","actor_name":"{ACTOR_NAME}","args":["{spec.name}",'
-                ),
+                body=formatter(MESSAGE_TEMPLATE, queue=queue, handler=spec.name, attempt=1),
             )
             self._routes[spec] = route
         return route
@@ -247,18 +235,15 @@ class DramatiqEventBus:
         return due_time(self.clock.now(), delay, at)
 
 
-_MIDDLE = '],"kwargs":{},"options":{"redis_message_id":"'
-_ATTEMPT_ONE = '","hexbus_attempt":1},"message_id":'
-
-
 @attrs.frozen
 class _Route:
-    """What publishing needs to know of one handler, computed once per handler."""
+    """What publishing needs to know of one handler, computed once per handler: its queue's
+    keys, and its messages' body with only the envelope, ids and time left to fill."""
 
     queue: str
     handler: str
     keys: tuple[str, str, str]
-    prefix: str
+    body: Callable[..., str]
 
 
 class _ScriptCall:

@@ -17,10 +17,9 @@ key                        type   holds                                       re
 {ns}:published:{event_id}  STRING token|event type|published ms (dedup)     idempotency TTL
 {ns}:done:{event_id}       HASH   handler name -> success time (ms)           idempotency TTL
 {ns}:schedule              ZSET   entry id -> due time (ms)                   until moved
-{ns}:schedule:items        HASH   entry id -> JSON list of messages to enqueue until moved
+{ns}:schedule:items        HASH   entry id -> header line + envelope          until moved
 {ns}:dead                  ZSET   dead letter id -> failed time (ms)          dead-letter TTL
 {ns}:dead:items            HASH   dead letter id -> dead letter JSON          dead-letter TTL
-{ns}:claim:{key}           STRING an idempotency claim (IdempotencyStore)     its TTL
 {ns}:rate:{bucket}         ZSET   run id -> start time (ms), sliding window   one period
 {ns}:wake:{queue}          LIST   doorbell for idle consumers (<= 16 tokens)  trimmed on write
 {ns}:schedules             HASH   recurring schedule -> last tick (ms)        permanent
@@ -31,6 +30,15 @@ key                        type   holds                                       re
 {ns}:paused                SET    paused queue names                          until resumed
 {ns}:queues                SET    every queue a worker has served             permanent
 ========================== ====== =========================================== ==============
+
+``{ns}:published:{event_id}:redelivery:{token}`` (STRING, 1 s) is the throw-away dedup key of
+one :meth:`DramatiqEventBus.redeliver` call.
+
+Scripts get their keys from here: as KEYS when the caller knows them, and as templates when the
+script only learns the name as it goes (the queue of a schedule entry or a dead letter, a dead
+broker's acks sets): a template is the key with ``<queue>``, ``<event>`` or ``<broker>`` where
+that name goes (``hexbus:stats:<queue>``), made by the same method that makes the key, so the
+two cannot disagree and no script writes a key name of its own (ADR 0008, 0012).
 """
 
 from __future__ import annotations
@@ -42,12 +50,24 @@ import attrs
 
 DEFAULT_NAMESPACE: Final = "hexbus"
 
+QUEUE_HOLE: Final = "<queue>"
+"""Where a queue name goes in a key template."""
+EVENT_HOLE: Final = "<event>"
+"""Where an event id goes in a key template."""
+BROKER_HOLE: Final = "<broker>"
+"""Where a broker (worker process) id goes in a key template."""
+
+
+def _no_holes(instance: object, attribute: object, namespace: str) -> None:
+    if "<" in namespace or ">" in namespace:
+        raise ValueError(f"a namespace cannot contain '<' or '>' (key templates): {namespace!r}")
+
 
 @attrs.frozen
 class RedisKeys:
     """Key names for one namespace."""
 
-    namespace: str = DEFAULT_NAMESPACE
+    namespace: str = attrs.field(default=DEFAULT_NAMESPACE, validator=_no_holes)
 
     # --- Dramatiq's keys (format owned by Dramatiq's Redis broker) -------------------------
 
@@ -74,7 +94,11 @@ class RedisKeys:
         """Set when an event is accepted; its presence makes a publish a duplicate."""
         return f"{self.namespace}:published:{event_id}"
 
-    def done(self, event_id: UUID) -> str:
+    def redelivery(self, event_id: UUID | str, token: str) -> str:
+        """A throw-away dedup key for one redelivery of an event (it expires at once)."""
+        return f"{self.published(event_id)}:redelivery:{token}"
+
+    def done(self, event_id: UUID | str) -> str:
         """Handlers that succeeded for an event."""
         return f"{self.namespace}:done:{event_id}"
 
@@ -97,10 +121,6 @@ class RedisKeys:
     def dead_items(self) -> str:
         """Dead letter bodies."""
         return f"{self.namespace}:dead:items"
-
-    def claim(self, key: str) -> str:
-        """One idempotency claim of :class:`RedisIdempotencyStore`."""
-        return f"{self.namespace}:claim:{key}"
 
     def rate(self, bucket: str) -> str:
         """The sliding window of one rate-limit bucket."""
@@ -141,3 +161,35 @@ class RedisKeys:
     def queues(self) -> str:
         """Every queue some worker served: lets recovery visit them without KEYS."""
         return f"{self.namespace}:queues"
+
+    # --- templates, for scripts that learn a name as they go ------------------------------
+
+    @property
+    def queue_template(self) -> str:
+        """:meth:`queue` with ``<queue>``."""
+        return self.queue(QUEUE_HOLE)
+
+    @property
+    def messages_template(self) -> str:
+        """:meth:`messages` with ``<queue>``."""
+        return self.messages(QUEUE_HOLE)
+
+    @property
+    def acks_template(self) -> str:
+        """:meth:`acks` with ``<broker>`` and ``<queue>``."""
+        return self.acks(BROKER_HOLE, QUEUE_HOLE)
+
+    @property
+    def wake_template(self) -> str:
+        """:meth:`wake` with ``<queue>``."""
+        return self.wake(QUEUE_HOLE)
+
+    @property
+    def stats_template(self) -> str:
+        """:meth:`stats` with ``<queue>``."""
+        return self.stats(QUEUE_HOLE)
+
+    @property
+    def status_template(self) -> str:
+        """:meth:`status` with ``<event>``."""
+        return self.status(EVENT_HOLE)

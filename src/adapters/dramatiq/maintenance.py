@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Iterable
 from datetime import timedelta
 
 import attrs
 import redis
 
+from ...ports.clock import Clock
+from ..clocks import SystemClock
 from .keys import RedisKeys
+from .messages import MESSAGE_TEMPLATE
 from .scripts import Scripts
 
 log = logging.getLogger("hexbus.maintenance")
@@ -56,6 +58,7 @@ class Maintenance:
         broker_id: str,
         queues: Iterable[str],
         timings: MaintenanceTimings | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._client = client
         self._keys = keys
@@ -63,6 +66,26 @@ class Maintenance:
         self._broker_id = broker_id
         self._queues = sorted(set(queues))
         self.timings = timings or MaintenanceTimings()
+        self._clock = clock or SystemClock()
+        # What the scripts fill in as they go, from the one place that names each key and
+        # writes the message format (ADR 0012).
+        self._move_args: list[str | int] = [
+            self.timings.move_batch,
+            int(self.timings.status_ttl.total_seconds() * 1000),
+            MESSAGE_TEMPLATE,
+            keys.queue_template,
+            keys.messages_template,
+            keys.wake_template,
+            keys.stats_template,
+            keys.status_template,
+        ]
+        self._recover_args: list[str | int] = [
+            int(self.timings.heartbeat_timeout.total_seconds() * 1000),
+            keys.acks_template,
+            keys.queue_template,
+            keys.messages_template,
+            keys.wake_template,
+        ]
         self._stopped = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -89,15 +112,31 @@ class Maintenance:
         for thread in self._threads:
             thread.join(timeout=2)
 
-    def forget(self) -> None:
-        """Remove this broker's heartbeat after a clean shutdown."""
+    def forget(self) -> bool:
+        """Remove this broker's heartbeat after a clean shutdown, unless its acks sets still
+        hold messages (a handler outlived the shutdown timeout, or Redis was away when one
+        was to be put back): then the heartbeat is left to go stale, so that recovery returns
+        them. Without a heartbeat, nothing would ever look at those acks sets again."""
+        pipe = self._client.pipeline(transaction=False)
+        for queue in self._queues:
+            pipe.scard(self._keys.acks(self._broker_id, queue))
+        in_flight = sum(int(n) for n in pipe.execute())
+        if in_flight:
+            log.warning(
+                "%d message(s) still in flight at exit: recovery returns them once this "
+                "worker's heartbeat is %s old",
+                in_flight,
+                self.timings.heartbeat_timeout,
+            )
+            return False
         self._client.zrem(self._keys.heartbeats, self._broker_id)
+        return True
 
     # --- one step of each loop (public so tests and ``hexbus scheduler`` can drive them) ----
 
     def beat(self) -> None:
         """Write this process's heartbeat."""
-        self._client.zadd(self._keys.heartbeats, {self._broker_id: _now_ms()})
+        self._client.zadd(self._keys.heartbeats, {self._broker_id: self._now_ms()})
 
     def move_due(self) -> int:
         """Move every due schedule entry into its queue; returns how many."""
@@ -106,12 +145,7 @@ class Maintenance:
             count = int(
                 self._scripts.move_due(
                     keys=[self._keys.schedule, self._keys.schedule_items],
-                    args=[
-                        _now_ms(),
-                        self.timings.move_batch,
-                        self._keys.namespace,
-                        int(self.timings.status_ttl.total_seconds() * 1000),
-                    ],
+                    args=[self._now_ms(), *self._move_args],
                 )
             )
             moved += count
@@ -120,11 +154,10 @@ class Maintenance:
 
     def recover(self) -> int:
         """Give dead brokers' in-flight messages back; returns how many."""
-        timeout_ms = int(self.timings.heartbeat_timeout.total_seconds() * 1000)
         recovered = int(
             self._scripts.recover(
                 keys=[self._keys.heartbeats, self._keys.queues],
-                args=[_now_ms(), timeout_ms, self._keys.namespace],
+                args=[self._now_ms(), *self._recover_args],
             )
         )
         if recovered:
@@ -142,6 +175,5 @@ class Maintenance:
                     "maintenance step %s failed: %s", getattr(step, "__name__", step), error
                 )
 
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
+    def _now_ms(self) -> int:
+        return int(self._clock.now().timestamp() * 1000)

@@ -8,7 +8,6 @@ number of events.
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -17,12 +16,14 @@ import redis
 
 from ...application.processor import DomainEventsProcessor
 from ...domain.errors import UnknownHandler
+from ...ports.clock import Clock
 from ...ports.monitoring import EventStatus, HandlerState, HandlerStatus, QueueStats
+from ..clocks import SystemClock
 from .connection import translated
 from .dead_letters import RedisDeadLetters
 from .keys import RedisKeys
 from .messages import queue_for
-from .tracking import Tracking, minute_now
+from .tracking import Tracking, minute_of
 
 
 class RedisQueueMonitor:
@@ -37,8 +38,10 @@ class RedisQueueMonitor:
         *,
         tracking: Tracking | None = None,
         heartbeat_timeout: timedelta = timedelta(seconds=10),
+        clock: Clock | None = None,
     ) -> None:
         self._client = client
+        self._clock = clock or SystemClock()
         self._keys = keys
         self._processor = processor
         self._dead_letters = dead_letters
@@ -143,7 +146,7 @@ class RedisQueueMonitor:
     @translated
     def live_workers(self) -> list[str]:
         """Broker ids whose heartbeat is recent."""
-        horizon = (time.time() - self._heartbeat_timeout.total_seconds()) * 1000
+        horizon = _ms(self._clock.now() - self._heartbeat_timeout)
         members: list[bytes] = self._client.zrangebyscore(self._keys.heartbeats, horizon, "+inf")  # type: ignore[assignment]
         return [m.decode() for m in members]
 
@@ -154,7 +157,7 @@ class RedisQueueMonitor:
         brokers = self.live_workers()
         window = self.tracking.window
         minutes = max(int(window.total_seconds() // 60), 1)
-        current = minute_now()
+        current = minute_of(self._clock.now())
         pipe = self._client.pipeline(transaction=False)
         for queue in queues:
             pipe.llen(self._keys.queue(queue))
@@ -203,7 +206,7 @@ class RedisQueueMonitor:
     @translated
     def clean(self, *, state: HandlerState, older_than: timedelta) -> int:
         """Drop succeeded statuses or dead letters older than ``older_than``."""
-        horizon = (time.time() - older_than.total_seconds()) * 1000
+        horizon = _ms(self._clock.now() - older_than)
         if state is HandlerState.DEAD:
             ids: list[bytes] = self._client.zrangebyscore(self._keys.dead, "-inf", horizon)  # type: ignore[assignment]
             removed = 0
@@ -243,6 +246,10 @@ class RedisQueueMonitor:
     def paused(self) -> frozenset[str]:
         """The paused queues."""
         return frozenset(q.decode() for q in self._client.smembers(self._keys.paused))  # type: ignore[union-attr]
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
 
 
 def _time(ms: str | None) -> datetime | None:

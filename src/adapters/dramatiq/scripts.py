@@ -37,6 +37,8 @@ class Scripts:
     rate_limit: Script
     complete: Script
     record_tick: Script
+    ack: Script
+    put_back: Script
 
     @classmethod
     def register(cls, client: redis.Redis) -> Scripts:

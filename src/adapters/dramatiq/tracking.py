@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import attrs
 
@@ -35,6 +34,7 @@ def ms(delta: timedelta) -> int:
     return max(int(delta.total_seconds() * 1000), 1)
 
 
-def minute_now() -> int:
-    """The current minute bucket (epoch seconds // 60)."""
-    return int(time.time() // 60)
+def minute_of(moment: datetime) -> int:
+    """The minute bucket of ``moment`` (epoch seconds // 60); callers pass their clock's now,
+    so statistics land in the minute the :class:`Clock` port says it is."""
+    return int(moment.timestamp() // 60)

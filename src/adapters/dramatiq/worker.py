@@ -3,13 +3,21 @@
 Built the way the research on Dramatiq's own CLI says a custom supervisor must: the broker is
 made inside the process, ``process_boot`` is emitted, then the Worker starts. The CLI's
 ``hexbus worker`` spawns one such process per queue group and restarts any that die
-(:mod:`.supervisor`).
+(:mod:`.supervisor`); it and the tests get their runtime from the container's
+``worker_runtime`` provider, giving only queues and threads.
+
+Built in one direction (ADR 0012): the process's identity (its broker id) is decided first,
+then each part is built after the parts it calls, so none reaches for something built later:
+settlement (names the acks sets by the broker id), then the actor (reports to settlement), then
+the broker (its consumer hands bad bodies to settlement), then upkeep (heartbeats the broker
+id).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import uuid
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
@@ -17,6 +25,7 @@ import dramatiq
 import redis
 from dramatiq.middleware import CurrentMessage
 
+from ...application.delivery import HandlerRunner
 from ...application.observers import ObserverGroup
 from ...application.processor import DomainEventsProcessor
 from ...domain.serialization import EventSerializer
@@ -30,6 +39,7 @@ from .keys import RedisKeys
 from .maintenance import Maintenance, MaintenanceTimings
 from .messages import ACTOR_NAME, queue_for
 from .scripts import Scripts
+from .settlement import Settlement
 from .timeouts import Watchdog
 from .tracking import Tracking
 
@@ -42,7 +52,12 @@ def handler_queues(processor: DomainEventsProcessor) -> tuple[str, ...]:
 
 
 class WorkerRuntime:
-    """Consumes ``queues`` with ``threads`` worker threads in this process."""
+    """Consumes ``queues`` with ``threads`` worker threads in this process.
+
+    ``broker_id`` is this process's identity in Redis (its heartbeat and acks sets); a fresh
+    one by default. The rest defaults to production's values; the container's
+    ``worker_runtime`` provider passes the configured ones.
+    """
 
     def __init__(
         self,
@@ -60,14 +75,19 @@ class WorkerRuntime:
         timings: MaintenanceTimings | None = None,
         idle_timeout: timedelta = timedelta(seconds=1),
         tracking: Tracking | None = None,
+        broker_id: str | None = None,
     ) -> None:
         if threads < 1:
             raise ValueError("a worker needs at least one thread")
         if not queues:
             raise ValueError("a worker needs at least one queue")
+        # Identity first: everything below that names this process's keys is given it.
+        self.broker_id = broker_id or str(uuid.uuid4())
         self.keys = keys or RedisKeys()
         self.queues = tuple(queues)
         clock = clock or SystemClock()
+        timings = timings or MaintenanceTimings()
+        observer = ObserverGroup(observers)
         scripts = Scripts.register(client)
         self.dead_letters = RedisDeadLetters(
             client,
@@ -78,29 +98,33 @@ class WorkerRuntime:
             retention=dead_letter_retention,
             tracking=tracking,
         )
+        self.settlement = Settlement(
+            scripts=scripts,
+            keys=self.keys,
+            broker_id=self.broker_id,
+            processor=processor,
+            clock=clock,
+            observer=observer,
+            dead_letters=self.dead_letters,
+            retention=retention,
+            tracking=tracking,
+        )
         self.watchdog = Watchdog()
         self.deliverer = Deliverer(
             processor=processor,
-            client=client,
-            keys=self.keys,
-            scripts=scripts,
             serializer=serializer or EventSerializer(processor.registry),
-            clock=clock,
-            observer=ObserverGroup(observers),
-            dead_letters=self.dead_letters,
-            retention=retention,
-            broker_id=lambda: self.broker.broker_id,
+            runner=HandlerRunner(observer, clock, enforce_timeout=True),
+            settlement=self.settlement,
             watchdog=self.watchdog,
-            tracking=tracking,
         )
         self.broker = HexbusRedisBroker(
             client=client,
             keys=self.keys,
-            quarantine=self.deliverer.quarantine,
+            broker_id=self.broker_id,
+            settlement=self.settlement,
+            clock=clock,
             middleware=[CurrentMessage()],
-            heartbeat_timeout_ms=int(
-                (timings or MaintenanceTimings()).heartbeat_timeout.total_seconds() * 1000
-            ),
+            heartbeat_timeout_ms=int(timings.heartbeat_timeout.total_seconds() * 1000),
         )
         dramatiq.actor(  # type: ignore[call-overload]
             self.deliverer,
@@ -111,7 +135,12 @@ class WorkerRuntime:
         for queue in self.queues:
             self.broker.declare_queue(queue)
         self.maintenance = Maintenance(
-            client, self.keys, broker_id=self.broker.broker_id, queues=self.queues, timings=timings
+            client,
+            self.keys,
+            broker_id=self.broker_id,
+            queues=self.queues,
+            timings=timings,
+            clock=clock,
         )
         self.worker = dramatiq.Worker(
             self.broker,
@@ -129,13 +158,16 @@ class WorkerRuntime:
         self.broker.emit_after("process_boot")
         self.maintenance.start()
         self.worker.start()
-        log.info("worker %s consuming %s", self.broker.broker_id, ", ".join(self.queues))
+        log.info("worker %s consuming %s", self.broker_id, ", ".join(self.queues))
 
     def stop(self, timeout: timedelta = timedelta(seconds=30)) -> None:
         """Finish the handlers in flight (up to ``timeout``), give back the rest, and leave."""
         self.worker.stop(timeout=int(timeout.total_seconds() * 1000))
+        # A thread still waiting for Redis to put a message back gives up: it stays in flight.
+        self.settlement.stop()
         self.maintenance.stop()
-        # If Redis is away, the heartbeat expires and recovery finds our acks sets empty.
+        # Only when nothing is left in flight; if Redis is away, the heartbeat expires and
+        # recovery returns whatever our acks sets still hold.
         with contextlib.suppress(redis.RedisError):
             self.maintenance.forget()
         self.watchdog.stop()

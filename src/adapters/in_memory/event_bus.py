@@ -26,7 +26,7 @@ from uuid import UUID
 
 import tenacity
 
-from ...application.delivery import AttemptResult, HandlerRunner, dead_letter_for
+from ...application.delivery import AttemptResult, HandlerRunner, StoreLedger, dead_letter_for
 from ...application.due_time import due_time
 from ...application.observers import ObserverGroup
 from ...application.processor import DomainEventsProcessor
@@ -94,13 +94,7 @@ class InMemoryEventBus(RecordedEvents):
         self.dead_letters = InMemoryDeadLetters(
             self.clock, self._redeliver_dead_letter, retention=dead_letter_retention
         )
-        self._runner = HandlerRunner(
-            self.idempotency,
-            self.observer,
-            self.clock,
-            success_ttl=retention,
-            enforce_timeout=True,
-        )
+        self._runner = HandlerRunner(self.observer, self.clock, enforce_timeout=True)
         self._lock = threading.RLock()
         self._queue: deque[tuple[DomainEvent, tuple[HandlerSpec, ...] | None]] = deque()
         self._dispatching = False
@@ -296,7 +290,7 @@ class InMemoryEventBus(RecordedEvents):
                 self._timeline.hold(event, frees_at, only=(spec,))
                 self._tick_later()
                 return
-        result = self._runner.run(event, spec, 1)
+        result = self._runner.run(event, spec, 1, self._ledger(event, spec))
         self._record(event, spec, 1, result)
         if result.done:
             return
@@ -337,7 +331,7 @@ class InMemoryEventBus(RecordedEvents):
                         first = False
                         raise _Failed(first_error)
                     attempt = try_.retry_state.attempt_number
-                    result = self._runner.run(event, spec, attempt)
+                    result = self._runner.run(event, spec, attempt, self._ledger(event, spec))
                     self._record(event, spec, attempt, result)
                     if result.error is not None:
                         error = result.error
@@ -371,6 +365,10 @@ class InMemoryEventBus(RecordedEvents):
         with self._lock:
             self._queue.append((event, (spec,)))
             self._drain()
+
+    def _ledger(self, event: DomainEvent, spec: HandlerSpec) -> StoreLedger:
+        """The success ledger of this delivery: the bus's idempotency store, nothing more."""
+        return StoreLedger(self.idempotency, event.event_id, spec.name, self.retention)
 
     def _record(
         self, event: DomainEvent, spec: HandlerSpec, attempt: int, result: AttemptResult

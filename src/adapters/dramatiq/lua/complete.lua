@@ -5,12 +5,17 @@
 -- ARGV[1] handler name, ARGV[2] now ms, ARGV[3] idempotency TTL ms, ARGV[4] redis message id
 -- ARGV[5] duration ms, ARGV[6] track '1'/'0', ARGV[7] stats bucket TTL ms
 -- ARGV[8] succeeded-status TTL ms, ARGV[9] keep at most this many succeeded statuses
--- ARGV[10] the event_id, ARGV[11] the namespace
+-- ARGV[10] the event_id, ARGV[11] the key template (keys.py) of an event's status, <event>
 --
 -- Why a script: one round trip instead of three, and the success is never recorded without
--- the ack or the other way round. Dramatiq's own ack that follows finds nothing to do.
+-- the ack or the other way round (the consumer's ack that follows only frees its prefetch
+-- slot: settlement.py).
 -- When every handler of the event has succeeded, its status gets the shorter succeeded
--- retention and joins {ns}:recent, which keeps the newest N: older ones are deleted.
+-- retention and joins {ns}:recent, which keeps the newest N: older ones are deleted (their
+-- ids are known only here, hence the template: the script names no key of its own).
+local function fill(template, values)
+  return (string.gsub(template, '<([%a_]+)>', values))
+end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('SREM', KEYS[2], ARGV[4])
@@ -36,7 +41,7 @@ if ARGV[6] == '1' and redis.call('EXISTS', KEYS[4]) == 1 then
     local extra = redis.call('ZCARD', KEYS[6]) - tonumber(ARGV[9])
     if extra > 0 then
       for _, old in ipairs(redis.call('ZRANGE', KEYS[6], 0, extra - 1)) do
-        redis.call('DEL', ARGV[11] .. ':status:' .. old)
+        redis.call('DEL', fill(ARGV[11], {event = old}))
       end
       redis.call('ZREMRANGEBYRANK', KEYS[6], 0, extra - 1)
     end

@@ -7,10 +7,15 @@
 -- ARGV[1] the current redis message id, ARGV[2] dead letter id, ARGV[3] failed time ms
 -- ARGV[4] dead letter JSON, ARGV[5] drop dead letters failed before this time (ms)
 -- ARGV[6] handler ('' when none), ARGV[7] attempts, ARGV[8] error, ARGV[9] track '1'/'0'
--- ARGV[10] stats bucket TTL ms, ARGV[11] the namespace, ARGV[12] '1' if it counts as a failure
+-- ARGV[10] stats bucket TTL ms, ARGV[11] the key template (keys.py) of a queue's stats, with
+-- <queue>, ARGV[12] '1' if it counts as a failure
 --
 -- Why a script: the dead letter must exist before the message is acked, or a crash between
--- the two loses it; in one script there is no between. Per-queue dead counts move with it.
+-- the two loses it; in one script there is no between. Per-queue dead counts move with it;
+-- an expired dead letter's queue is known only once it is read, hence the template.
+local function fill(template, values)
+  return (string.gsub(template, '<([%a_]+)>', values))
+end
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
 redis.call('HSET', KEYS[4], ARGV[2], ARGV[4])
 redis.call('SREM', KEYS[1], ARGV[1])
@@ -32,7 +37,7 @@ for _, id in ipairs(stale) do
   local item = redis.call('HGET', KEYS[4], id)
   if item then
     local queue = cjson.decode(item)['queue']
-    redis.call('HINCRBY', ARGV[11] .. ':stats:' .. queue, 'dead', -1)
+    redis.call('HINCRBY', fill(ARGV[11], {queue = queue}), 'dead', -1)
   end
   redis.call('ZREM', KEYS[3], id)
   redis.call('HDEL', KEYS[4], id)

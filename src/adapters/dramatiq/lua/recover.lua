@@ -1,7 +1,9 @@
 -- recover: give the in-flight messages of dead brokers back to their queues.
 --
 -- KEYS[1] {ns}:__heartbeats__, KEYS[2] {ns}:queues
--- ARGV[1] now ms, ARGV[2] heartbeat timeout ms, ARGV[3] the namespace
+-- ARGV[1] now ms, ARGV[2] heartbeat timeout ms
+-- ARGV[3] the key template (keys.py) of an acks set, with <broker> and <queue>
+-- ARGV[4] .. ARGV[6] key templates of a queue's list, message hash and doorbell, with <queue>
 --
 -- Returns how many messages were given back.
 --
@@ -9,21 +11,32 @@
 -- Its acks sets, one per queue in {ns}:queues, hold what it had fetched; each id whose body
 -- still exists goes back to the head of its queue, so it runs next. Replaces Dramatiq's
 -- probabilistic maintenance (0.1% of calls, KEYS over the keyspace), which recovers in minutes.
--- Atomic so that two recoverers never requeue the same id twice.
-local ns = ARGV[3]
+-- Atomic so that two recoverers never requeue the same id twice. Which brokers are dead is
+-- known only inside the script, so the caller passes key templates, not keys; the script
+-- names no key of its own.
+local function fill(template, values)
+  return (string.gsub(template, '<([%a_]+)>', values))
+end
 local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1] - ARGV[2])
+if #dead == 0 then
+  return 0
+end
 local queues = redis.call('SMEMBERS', KEYS[2])
 local recovered = 0
 for _, broker in ipairs(dead) do
   for _, queue in ipairs(queues) do
-    local acks = ns .. ':__acks__.' .. broker .. '.' .. queue
+    local acks = fill(ARGV[3], {broker = broker, queue = queue})
     local ids = redis.call('SMEMBERS', acks)
-    for _, id in ipairs(ids) do
-      if redis.call('HEXISTS', ns .. ':' .. queue .. '.msgs', id) == 1 then
-        redis.call('LPUSH', ns .. ':' .. queue, id)
-        redis.call('RPUSH', ns .. ':wake:' .. queue, '1')
-        redis.call('LTRIM', ns .. ':wake:' .. queue, -16, -1)
-        recovered = recovered + 1
+    if #ids > 0 then
+      local named = {queue = queue}
+      local list, messages, wake = fill(ARGV[4], named), fill(ARGV[5], named), fill(ARGV[6], named)
+      for _, id in ipairs(ids) do
+        if redis.call('HEXISTS', messages, id) == 1 then
+          redis.call('LPUSH', list, id)
+          redis.call('RPUSH', wake, '1')
+          redis.call('LTRIM', wake, -16, -1)
+          recovered = recovered + 1
+        end
       end
     end
     redis.call('DEL', acks)

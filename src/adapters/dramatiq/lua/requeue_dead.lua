@@ -2,8 +2,9 @@
 --
 -- KEYS[1] {ns}:dead, KEYS[2] {ns}:dead:items, KEYS[3] {ns}:{queue}, KEYS[4] {ns}:{queue}.msgs
 -- KEYS[5] {ns}:wake:{queue}, KEYS[6] {ns}:status:{event} (may be absent)
+-- KEYS[7] {ns}:stats:{queue} of the queue the dead letter was counted in
 -- ARGV[1] dead letter id, ARGV[2] new redis message id, ARGV[3] new message body
--- ARGV[4] handler ('' when none), ARGV[5] now ms, ARGV[6] the namespace
+-- ARGV[4] handler ('' when none), ARGV[5] now ms
 --
 -- Returns 1 when requeued, 0 when the dead letter was gone (retried or removed meanwhile).
 -- Why a script: two operators retrying the same dead letter must not both enqueue it, and the
@@ -14,7 +15,7 @@ if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then
 end
 redis.call('HDEL', KEYS[2], ARGV[1])
 if item then
-  redis.call('HINCRBY', ARGV[6] .. ':stats:' .. cjson.decode(item)['queue'], 'dead', -1)
+  redis.call('HINCRBY', KEYS[7], 'dead', -1)
 end
 redis.call('HSET', KEYS[4], ARGV[2], ARGV[3])
 redis.call('RPUSH', KEYS[3], ARGV[2])
