@@ -19,6 +19,7 @@ from hexbus import (
     HexbusError,
 )
 from hexbus.adapters.dramatiq.connection import with_retries
+from hexbus.adapters.http.errors import status_for
 from hexbus.container import create_container
 from hexbus.settings import Settings
 
@@ -209,3 +210,8 @@ def test_the_container_wires_the_timeouts_into_the_client_and_the_bus() -> None:
 
     with pytest.raises(EventBusUnavailable, match=r"1 attempt in \d\.\ds, deadline 0s"):
         bus.publish(Nudge())
+
+
+def test_the_api_answers_a_rejected_call_as_the_servers_fault() -> None:
+    assert status_for(EventBusUnavailable("no answer")) == 503
+    assert status_for(EventBusRejected("WRONGTYPE")) == 500
