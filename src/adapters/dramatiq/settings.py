@@ -318,6 +318,22 @@ SHUTDOWN_TIMEOUT: Final = Setting(
     description="seconds SIGTERM waits for handlers in flight",
 )
 
+CRASH_LOOP_EXITS: Final = Setting(
+    name="HEXBUS_CRASH_LOOP_EXITS",
+    parse=whole(low=2, high=1000),
+    default=5,
+    description="exits of one worker process within HEXBUS_CRASH_LOOP_WINDOW that make a crash "
+    "loop, reported (a log line and an alert with its last error) at most once per "
+    "HEXBUS_ALERT_PERIOD",
+)
+CRASH_LOOP_WINDOW: Final = Setting(
+    name="HEXBUS_CRASH_LOOP_WINDOW",
+    parse=seconds(),
+    default=timedelta(minutes=5),
+    description="seconds in which HEXBUS_CRASH_LOOP_EXITS exits of one worker process are a "
+    "crash loop",
+)
+
 
 @attrs.frozen(kw_only=True)
 class WorkerSettings(SettingsGroup):
@@ -330,3 +346,5 @@ class WorkerSettings(SettingsGroup):
     default_concurrency: int = setting(DEFAULT_CONCURRENCY)
     heartbeat_timeout: timedelta = setting(HEARTBEAT_TIMEOUT)
     shutdown_timeout: timedelta = setting(SHUTDOWN_TIMEOUT)
+    crash_loop_exits: int = setting(CRASH_LOOP_EXITS)
+    crash_loop_window: timedelta = setting(CRASH_LOOP_WINDOW)
