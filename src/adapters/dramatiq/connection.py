@@ -87,7 +87,9 @@ def translated(call: Callable[P, T]) -> Callable[P, T]:
         try:
             return call(*args, **kwargs)
         except TRANSIENT as error:
-            raise EventBusUnavailable(_unavailable("answer", error)) from error
+            raise EventBusUnavailable(
+                f"Redis could not answer ({type(error).__name__}: {error})"
+            ) from error
         except redis.RedisError as error:
             raise EventBusRejected(_rejected("answer", error)) from error
 
