@@ -101,7 +101,12 @@ class Container(containers.DeclarativeContainer):
         retention=settings.provided.idempotency_retention,
         dead_letter_retention=settings.provided.dead_letter_retention,
     )
-    redis_client = providers.Singleton(connect, settings.provided.redis.url)
+    redis_client = providers.Singleton(
+        connect,
+        settings.provided.redis.url,
+        socket_timeout=settings.provided.redis.socket_timeout,
+        connect_timeout=settings.provided.redis.connect_timeout,
+    )
     redis_keys = providers.Singleton(RedisKeys, settings.provided.worker.namespace)
     tracking = providers.Singleton(
         Tracking,
@@ -118,6 +123,7 @@ class Container(containers.DeclarativeContainer):
         observers=observers,
         retention=settings.provided.idempotency_retention,
         dead_letter_retention=settings.provided.dead_letter_retention,
+        publish_timeout=settings.provided.redis.publish_timeout,
         tracking=tracking,
     )
 

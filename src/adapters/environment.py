@@ -166,6 +166,23 @@ def seconds(*, low: int = 1, high: int = 10 * 365 * 24 * 3600) -> Parser[timedel
     return lambda name, raw: timedelta(seconds=parse_whole(name, raw))
 
 
+def decimal_seconds(*, low: float, high: float) -> Parser[timedelta]:
+    """A duration in seconds, decimals allowed (``0.5``, ``2``, ``2.5``), within [low, high]."""
+
+    def parse(name: str, raw: str) -> timedelta:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigurationError(name, f"expected a number of seconds, got {raw!r}") from None
+        if not math.isfinite(value) or not low <= value <= high:
+            raise ConfigurationError(
+                name, f"must be between {low:g} and {high:g} seconds, got {raw!r}"
+            )
+        return timedelta(seconds=value)
+
+    return parse
+
+
 def minutes(*, low: int, high: int) -> Parser[timedelta]:
     """A duration in whole minutes."""
     parse_whole = whole(low=low, high=high)

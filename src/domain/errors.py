@@ -107,10 +107,26 @@ class HandlerTimeout(HexbusError):
 
 
 class EventBusUnavailable(HexbusError):
-    """The bus's infrastructure could not be reached; nothing was published.
+    """Redis could not be reached, or did not answer in time.
 
-    Raised after bounded retries; the caller may publish the same event again later, and
-    idempotent publish makes that safe.
+    Raised once the publish deadline (``HEXBUS_PUBLISH_TIMEOUT``) is spent retrying. The event
+    may or may not have been accepted: a call that timed out may still be applied when Redis
+    resumes. Publishing the same event again is safe, now or later: the event_id is the
+    idempotency key, so it is delivered once either way (the repeat answers ``DUPLICATE`` if
+    the first call got through).
+    """
+
+
+class EventBusRejected(HexbusError):
+    """Redis answered, and refused the call: a data error, not an outage.
+
+    For example ``WRONGTYPE`` (a key of hexbus's namespace holds something hexbus did not put
+    there), a script error, or a command the Redis user is not allowed. Trying again gives the
+    same answer, so hexbus never retries it and a caller should not either: fix the cause.
+    The event was not accepted (the publish scripts claim the event_id last, after checking
+    the keys they write), so publishing it again once the cause is fixed delivers it; in a
+    batch (``publish_all``) the others may have been accepted, and publishing the batch again
+    answers those ``DUPLICATE``.
     """
 
 

@@ -27,6 +27,8 @@ class AlertKind(Enum):
     """Too many messages are waiting in a queue."""
     MONITOR_UNAVAILABLE = "monitor_unavailable"
     """The queues could not be read at all (the broker is probably down)."""
+    CRASH_LOOP = "crash_loop"
+    """A worker process keeps dying soon after it is restarted."""
 
 
 class Severity(Enum):

@@ -66,7 +66,14 @@ class EventBus(Protocol):
         delay: timedelta | None = None,
         at: datetime | None = None,
     ) -> PublishResult:
-        """Publish one event, now or at a later time (give ``delay`` or ``at``, not both)."""
+        """Publish one event, now or at a later time (give ``delay`` or ``at``, not both).
+
+        An adapter with infrastructure raises :class:`~hexbus.EventBusUnavailable`
+        when it could not be reached or did not answer in time: the event may or may not have
+        been accepted, and publishing it again is safe (the event_id deduplicates). It raises
+        :class:`~hexbus.EventBusRejected` when it answered with a refusal that
+        trying again cannot change (a data error): the event was not accepted; do not retry.
+        """
         ...
 
     def publish_all(self, events: Iterable[DomainEvent]) -> Sequence[PublishResult]:

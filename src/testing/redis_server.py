@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import ipaddress
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -147,9 +148,22 @@ class RedisServer:
             self._process.wait(timeout=10)
         self._process = None
 
+    def pause(self) -> None:
+        """SIGSTOP the server: it keeps accepting connections (the kernel does) and answers
+        nothing, a hung Redis, until :meth:`resume`; then it runs what it was sent meanwhile."""
+        if self._process is None or self._process.poll() is not None:
+            raise RuntimeError("the server is not running")
+        self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT a server stopped by :meth:`pause`."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         """Stop the server and wait for it."""
         if self._process is not None and self._process.poll() is None:
+            self.resume()  # a paused server would not act on SIGTERM
             self._process.terminate()
             try:
                 self._process.wait(timeout=10)

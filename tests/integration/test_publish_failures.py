@@ -1,4 +1,9 @@
-"""Redis trouble at publish: bounded retries, one clear error, nothing half-written."""
+"""Redis trouble at publish: a deadline, two clear errors, nothing half-written.
+
+No answer (Redis down, hung, paused) is ``EventBusUnavailable`` within the publish deadline,
+and the event may or may not have been accepted; an error reply (``WRONGTYPE``) is
+``EventBusRejected`` at once, never retried.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,13 @@ import attrs
 import pytest
 import redis
 
-from hexbus import DomainEvent, DomainEventsProcessor, EventBusUnavailable, PublishOutcome
+from hexbus import (
+    DomainEvent,
+    DomainEventsProcessor,
+    EventBusRejected,
+    EventBusUnavailable,
+    PublishOutcome,
+)
 from hexbus.adapters.dramatiq import DramatiqEventBus, RedisKeys, WorkerRuntime, handler_queues
 from hexbus.adapters.dramatiq.connection import connect
 from hexbus.container import create_container
@@ -140,8 +151,12 @@ def test_a_failure_at_any_step_of_publish_loses_nothing(
     broken = keys.queue(f"q{failing_write}")
     client.set(broken, "not a list")  # RPUSH on it fails inside the script
     event = Ping(n=7)
-    with pytest.raises(EventBusUnavailable, match="WRONGTYPE"):
+    calls_before = _evalsha_calls(client)
+    started = time.monotonic()
+    with pytest.raises(EventBusRejected, match="WRONGTYPE"):
         bus.publish(event)
+    assert time.monotonic() - started < 0.5, "rejected at once"
+    assert _evalsha_calls(client) - calls_before == 1, "a data error is never retried"
     assert not client.exists(keys.published(event.event_id)), "not marked accepted"
     client.delete(broken)
     assert client.keys(f"{keys.namespace}:*") == [], "nothing was half-written"
@@ -164,6 +179,108 @@ def test_a_failure_at_any_step_of_publish_loses_nothing(
         assert {q: seen[q] for q in seen} == {"q1": [7], "q2": [7], "q3": [7]}
     finally:
         runtime.stop(timedelta(seconds=5))
+
+
+def _evalsha_calls(client: redis.Redis) -> int:
+    stats = client.info("commandstats")
+    return int(stats.get("cmdstat_evalsha", {}).get("calls", 0))
+
+
+def test_a_wrongtype_on_the_published_key_is_rejected_and_leaves_it_alone(
+    redis_server: RedisServer,
+) -> None:
+    processor, _ = processor_with("a")
+    client = redis_server.client()
+    keys = RedisKeys(f"wrongtype{time.monotonic_ns()}")
+    bus = DramatiqEventBus(processor, client, keys=keys)
+    event = Ping(n=3)
+    client.hset(keys.published(event.event_id), "someone", "else")
+    with pytest.raises(EventBusRejected) as caught:
+        bus.publish(event)
+    assert not isinstance(caught.value, EventBusUnavailable), "a publisher retrying those stops"
+    assert client.type(keys.published(event.event_id)) == b"hash"
+    assert client.llen(keys.queue("a")) == 0
+
+
+class NeverAnswers:
+    """A TCP listener that accepts connections, reads what it is sent and never replies: a
+    hung Redis, as a stalled VM or a full network buffer looks to a client."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            self._held.append(conn)
+            threading.Thread(target=self._swallow, args=(conn,), daemon=True).start()
+
+    def _swallow(self, conn: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while conn.recv(65536):
+                pass
+
+    def close(self) -> None:
+        self._listener.close()
+        for conn in self._held:
+            with contextlib.suppress(OSError):
+                conn.close()
+
+
+def test_publish_against_a_redis_that_never_answers_fails_within_the_deadline() -> None:
+    hung = NeverAnswers()
+    try:
+        # The defaults: REDIS_SOCKET_TIMEOUT 2 s, HEXBUS_PUBLISH_TIMEOUT 2.5 s.
+        container = create_container(
+            {"USE_QUEUE_EVENT_BUS": "true", "REDIS_URL": f"redis://127.0.0.1:{hung.port}/0"}
+        )
+        container.processor().register_handler(Ping, lambda event: None, name="h.hung")
+        bus = container.event_bus()
+        started = time.monotonic()
+        with pytest.raises(EventBusUnavailable, match="may or may not have been accepted"):
+            bus.publish(Ping())
+        took = time.monotonic() - started
+        print(f"publish against a Redis that never answers failed after {took:.2f}s")
+        assert 1.5 < took < 3.0
+    finally:
+        hung.close()
+
+
+def test_a_publish_that_timed_out_is_applied_when_redis_resumes() -> None:
+    """What EventBusUnavailable's "may or may not have been accepted" means, on a paused
+    (SIGSTOPped) redis-server: the command sat in its socket and runs when it resumes."""
+    with RedisServer() as server:
+        container = create_container({"USE_QUEUE_EVENT_BUS": "true", "REDIS_URL": server.url})
+        processor = container.processor()
+        processor.register_handler(Ping, lambda event: None, name="h.paused", queue="paused")
+        bus = container.event_bus()
+        assert isinstance(bus, DramatiqEventBus)
+        assert bus.publish(Ping(n=0)).outcome is PublishOutcome.ACCEPTED  # scripts loaded
+        event = Ping(n=1)
+        server.pause()
+        try:
+            started = time.monotonic()
+            with pytest.raises(EventBusUnavailable):
+                bus.publish(event)
+            took = time.monotonic() - started
+        finally:
+            server.resume()
+        print(f"publish against a paused redis-server failed after {took:.2f}s")
+        assert took < 3.0
+        client = server.client()
+        wait_for(
+            lambda: client.exists(bus.keys.published(event.event_id)),
+            timeout=5,
+            what="the timed-out publish to be applied",
+        )
+        assert bus.publish(event).outcome is PublishOutcome.DUPLICATE, "publishing again is safe"
+        assert client.llen(bus.keys.queue("paused")) == 2, "one message per event"
 
 
 @pytest.fixture(params=["acl", "tls"])

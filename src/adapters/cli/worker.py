@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -17,9 +18,16 @@ from rich.table import Table
 
 from ...application.processor import DomainEventsProcessor
 from ...container import Container, create_container
+from ...ports.alerts import Alerter
 from ...settings import Settings
 from ..dramatiq.settings import QueueGroup, parse_layout
-from ..dramatiq.supervisor import ProcessSpec, Supervisor
+from ..dramatiq.supervisor import (
+    CrashLoop,
+    ProcessSpec,
+    Supervisor,
+    die_with_parent,
+    parent_is,
+)
 from ..dramatiq.worker import handler_queues
 from ..observability.logging_config import configure_logging
 from ..observability.metrics_server import (
@@ -27,9 +35,11 @@ from ..observability.metrics_server import (
     MultiprocessDirectory,
     mark_this_process_dead,
 )
+from ..observability.settings import LOG_FORMAT
 from .apps import AppOption, load_app, require_app
 
 console = Console(stderr=True)
+log = logging.getLogger("hexbus.worker")
 
 QueuesOption = Annotated[
     str | None,
@@ -68,7 +78,7 @@ def worker(queues: QueuesOption = None, app: AppOption = None) -> None:
 
     The app (--app or HEXBUS_APP, 'package.module:function') registers the handlers; without one the command stops at once. Every queue its handlers use is served: by the groups of --queues (or HEXBUS_WORKER_QUEUES) that name it, else by a process of its own with the concurrency the app declared for it, or HEXBUS_DEFAULT_CONCURRENCY threads.
 
-    One process per queue group (more with 'xN'), each running as many handlers at once as its group's thread count. A process that dies is restarted.
+    One process per queue group (more with 'xN'), each running as many handlers at once as its group's thread count. A process that dies is restarted; one that keeps dying (HEXBUS_CRASH_LOOP_EXITS within HEXBUS_CRASH_LOOP_WINDOW) is reported with its last error, as a log line and an alert. The processes never outlive this one: if it is killed, they stop as on SIGTERM.
 
     SIGTERM or Ctrl-C lets handlers in flight finish (HEXBUS_SHUTDOWN_TIMEOUT), then exits.
     """
@@ -87,7 +97,7 @@ def worker(queues: QueuesOption = None, app: AppOption = None) -> None:
         watcher = container.threshold_watcher()
         watcher.start()
         running.callback(watcher.stop)
-        code = _supervise(settings, groups, app, child_env)
+        code = _supervise(settings, groups, app, child_env, container.alerter())
     raise typer.Exit(code)
 
 
@@ -116,10 +126,19 @@ def _serve_metrics(container: Container, running: contextlib.ExitStack) -> dict[
 
 
 def _supervise(
-    settings: Settings, groups: list[QueueGroup], app: str | None, child_env: dict[str, str] | None
+    settings: Settings,
+    groups: list[QueueGroup],
+    app: str | None,
+    child_env: dict[str, str] | None,
+    alerter: Alerter,
 ) -> int:
     table = Table("queues", "threads", "processes", title="hexbus workers")
     specs = []
+    if settings.observability.log_json is None:
+        # The children's stderr is a pipe to this process: let them log as it would, not as
+        # "not a terminal" would make them.
+        log_format = "console" if sys.stderr.isatty() else "json"
+        child_env = {**(child_env or os.environ), LOG_FORMAT.name: log_format}
     for group in groups:
         table.add_row(", ".join(group.queues), str(group.threads), str(group.processes))
         for index in range(group.processes):
@@ -132,6 +151,8 @@ def _supervise(
                 ",".join(group.queues),
                 "--threads",
                 str(group.threads),
+                "--supervisor-pid",
+                str(os.getpid()),
             ]
             if app:
                 argv += ["--app", app]
@@ -141,7 +162,13 @@ def _supervise(
     supervisor = Supervisor(
         specs,
         shutdown_timeout=settings.worker.shutdown_timeout + timedelta(seconds=5),
-        report=lambda line: console.print(f"[dim]supervisor:[/] {line}"),
+        report=lambda line: console.print(f"[dim]supervisor:[/] {line}", soft_wrap=True),
+        crash_loop=CrashLoop(
+            exits=settings.worker.crash_loop_exits,
+            window=settings.worker.crash_loop_window,
+            report_every=settings.observability.alert_period,
+        ),
+        alerter=alerter,
     )
     return supervisor.run()
 
@@ -150,8 +177,24 @@ def worker_process(
     queues: Annotated[str, typer.Option("--queues", help="Comma-separated queues to consume.")],
     threads: Annotated[int, typer.Option("--threads", min=1, max=256, help="Handlers at once.")],
     app: AppOption = None,
+    supervisor_pid: Annotated[
+        int | None,
+        typer.Option(
+            "--supervisor-pid",
+            hidden=True,
+            help="The supervisor's pid: stop as on SIGTERM when it is gone.",
+        ),
+    ] = None,
 ) -> None:
     """One worker process (started by 'hexbus worker'; run it directly only to debug)."""
+    if supervisor_pid is not None:
+        # First thing: an orphan must not start consuming. The kernel sends SIGTERM when the
+        # supervisor dies (Linux); the parent check covers one that died before we asked,
+        # and systems without the death signal.
+        die_with_parent(signal.SIGTERM)
+        if not parent_is(supervisor_pid):
+            console.print(f"supervisor (pid {supervisor_pid}) is gone: not starting")
+            raise typer.Exit(0)
     container = create_container()
     settings = container.settings()
     configure_logging(
@@ -169,6 +212,9 @@ def worker_process(
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     runtime.start()
-    stopping.wait()
+    while not stopping.wait(1.0):
+        if supervisor_pid is not None and not parent_is(supervisor_pid):
+            log.warning("the supervisor (pid %d) is gone: stopping as on SIGTERM", supervisor_pid)
+            break
     runtime.stop(settings.worker.shutdown_timeout)
     mark_this_process_dead()

@@ -1,20 +1,32 @@
 """Redis connections, and the translation of redis-py errors into hexbus's hierarchy.
 
-Timeouts are explicit (a hung Redis must not hang a publisher forever) and redis-py's own retry
-is off: publishing retries with tenacity, bounded, where we can say what happened.
+Timeouts are explicit (a hung Redis must not hang a publisher): ``REDIS_CONNECT_TIMEOUT`` for
+a connection, ``REDIS_SOCKET_TIMEOUT`` for an answer, and ``HEXBUS_PUBLISH_TIMEOUT`` for a
+whole publish with its retries. redis-py's own retry is off: publishing retries here, within
+that deadline, where we can say what happened.
+
+Two kinds of failure, two errors:
+
+* the call did not get an answer (connection refused or lost, a timeout, Redis loading its
+  data): :class:`EventBusUnavailable`, after retrying; the call may or may not have been
+  applied, and repeating it is safe;
+* Redis answered with an error (``WRONGTYPE``, a script error, an ACL refusal): it will answer
+  the same again, so :class:`EventBusRejected` at once, never retried.
 """
 
 from __future__ import annotations
 
 import functools
+import random
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import ParamSpec, TypeVar
 
 import redis
-import tenacity
 
-from ...domain.errors import EventBusUnavailable
+from ...domain.errors import EventBusRejected, EventBusUnavailable
+from .settings import PUBLISH_TIMEOUT, REDIS_CONNECT_TIMEOUT, REDIS_SOCKET_TIMEOUT
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -22,32 +34,64 @@ T = TypeVar("T")
 TRANSIENT = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)
 """Errors after which the same call may succeed: worth retrying."""
 
+Seconds = timedelta | float
 
-def connect(url: str, *, socket_timeout: float = 5.0) -> redis.Redis:
-    """A client for ``url`` (``redis://``, ``rediss://`` for TLS, with user:password)."""
+
+def _seconds(value: Seconds) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def connect(
+    url: str,
+    *,
+    socket_timeout: Seconds = REDIS_SOCKET_TIMEOUT.default,
+    connect_timeout: Seconds = REDIS_CONNECT_TIMEOUT.default,
+) -> redis.Redis:
+    """A client for ``url`` (``redis://``, ``rediss://`` for TLS, with user:password).
+
+    ``socket_timeout`` (``REDIS_SOCKET_TIMEOUT``) bounds the wait for each answer,
+    ``connect_timeout`` (``REDIS_CONNECT_TIMEOUT``) each TCP connect.
+    """
     return redis.Redis.from_url(
         url,
-        socket_timeout=socket_timeout,
-        socket_connect_timeout=socket_timeout,
+        socket_timeout=_seconds(socket_timeout),
+        socket_connect_timeout=_seconds(connect_timeout),
         health_check_interval=30,
         retry_on_timeout=False,
     )
 
 
-def translated(call: Callable[P, T]) -> Callable[P, T]:
-    """``call`` with redis-py's errors raised as :class:`EventBusUnavailable`.
+def _unavailable(what: str, error: BaseException, detail: str = "", hint: str = "") -> str:
+    return (
+        f"could not {what}: Redis could not be reached or did not answer in time "
+        f"({detail}{type(error).__name__}: {error})" + (f"; {hint}" if hint else "")
+    )
 
-    For the operator-facing adapters (monitor, dead letters): one attempt, one clear error.
+
+def _rejected(what: str, error: BaseException) -> str:
+    return (
+        f"Redis refused to {what} ({type(error).__name__}: {error}); this is not an outage and "
+        "trying again gives the same answer: fix the cause first"
+    )
+
+
+def translated(call: Callable[P, T]) -> Callable[P, T]:
+    """``call`` with redis-py's errors raised as hexbus's, in one attempt.
+
+    For the operator-facing adapters (monitor, dead letters): one attempt, one clear error,
+    :class:`EventBusUnavailable` for no answer and :class:`EventBusRejected` for an error reply.
     """
 
     @functools.wraps(call)
     def wrapped(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return call(*args, **kwargs)
-        except redis.RedisError as error:
+        except TRANSIENT as error:
             raise EventBusUnavailable(
                 f"Redis could not answer ({type(error).__name__}: {error})"
             ) from error
+        except redis.RedisError as error:
+            raise EventBusRejected(_rejected("answer", error)) from error
 
     return wrapped
 
@@ -55,43 +99,52 @@ def translated(call: Callable[P, T]) -> Callable[P, T]:
 def with_retries(
     call: Callable[P, T],
     *,
-    attempts: int = 4,
+    deadline: timedelta = PUBLISH_TIMEOUT.default,
+    attempts: int | None = None,
     first_wait: timedelta = timedelta(milliseconds=50),
     max_wait: timedelta = timedelta(seconds=1),
     what: str = "reach Redis",
+    hint: str = "it may or may not have been applied; doing it again is safe",
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Callable[P, T]:
-    """``call`` retried on transient Redis errors with exponential backoff and jitter.
+    """``call`` retried on transient Redis errors, with exponential backoff and jitter, for at
+    most ``deadline`` (``HEXBUS_PUBLISH_TIMEOUT``).
 
-    After ``attempts`` it raises :class:`EventBusUnavailable`; a non-transient Redis error is
-    raised as :class:`EventBusUnavailable` at once, never as a redis-py exception.
+    A new attempt starts only if the wait before it plus as long as the last attempt took
+    still ends within the deadline. So against a Redis that refuses connections, attempts go
+    on until the deadline; against one that accepts them and never answers, each attempt takes
+    a socket timeout, and no attempt starts that would end past the deadline. In every case a
+    call returns or raises within ``deadline`` plus, at worst, one socket (or connect) timeout
+    started just before it. ``attempts`` caps the number of attempts as well (None: no cap).
+
+    Out of time, it raises :class:`EventBusUnavailable`, whose message ends with ``hint``:
+    the call may or may not have been applied (a timed-out call may still run when Redis
+    resumes). An error reply (``WRONGTYPE``, a script error) raises
+    :class:`EventBusRejected` at once. Never a redis-py exception.
     """
-    retrying = tenacity.Retrying(
-        stop=tenacity.stop_after_attempt(max(attempts - 1, 1)),
-        wait=tenacity.wait_exponential_jitter(
-            multiplier=first_wait.total_seconds(),
-            max=max_wait.total_seconds(),
-            jitter=first_wait.total_seconds(),
-        ),
-        retry=tenacity.retry_if_exception_type(TRANSIENT),
-        reraise=True,
-    )
+    limit = deadline.total_seconds()
+    base, cap = first_wait.total_seconds(), max_wait.total_seconds()
 
     def wrapped(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            try:  # the fast path: no retry machinery unless the first try fails
+        started = clock()
+        attempt = 0
+        while True:
+            attempt += 1
+            began = clock()
+            try:
                 return call(*args, **kwargs)
-            except TRANSIENT:
-                if attempts <= 1:
-                    raise
-            return retrying(call, *args, **kwargs)
-        except TRANSIENT as error:
-            raise EventBusUnavailable(
-                f"could not {what} after {attempts} attempts ({type(error).__name__}: {error}); "
-                "nothing was half-written, so publishing the same event again is safe"
-            ) from error
-        except redis.RedisError as error:
-            raise EventBusUnavailable(
-                f"Redis refused to {what} ({type(error).__name__}: {error})"
-            ) from error
+            except TRANSIENT as error:
+                now = clock()
+                pause = min(base * 2 ** (attempt - 1) + random.uniform(0, base), cap)
+                out_of_time = now + pause + (now - began) > started + limit
+                if out_of_time or (attempts is not None and attempt >= attempts):
+                    plural = "s" if attempt > 1 else ""
+                    detail = f"{attempt} attempt{plural} in {now - started:.1f}s, deadline "
+                    detail += f"{limit:g}s; last: "
+                    raise EventBusUnavailable(_unavailable(what, error, detail, hint)) from error
+            except redis.RedisError as error:
+                raise EventBusRejected(_rejected(what, error)) from error
+            sleep(pause)
 
     return wrapped

@@ -9,6 +9,7 @@ batch.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
@@ -33,6 +34,7 @@ from .dead_letters import RedisDeadLetters
 from .keys import RedisKeys
 from .messages import MESSAGE_TEMPLATE, QueuedMessage, formatter, queue_for, schedule_entry
 from .scripts import Scripts
+from .settings import PUBLISH_TIMEOUT
 from .tracking import Tracking, ms
 
 DEFAULT_RETENTION = timedelta(days=7)
@@ -56,7 +58,8 @@ class DramatiqEventBus:
         observers: Iterable[BusObserver] = (),
         retention: timedelta = DEFAULT_RETENTION,
         dead_letter_retention: timedelta = DEFAULT_RETENTION,
-        publish_attempts: int = 4,
+        publish_timeout: timedelta = PUBLISH_TIMEOUT.default,
+        publish_attempts: int | None = None,
         tracking: Tracking | None = None,
     ) -> None:
         self.processor = processor
@@ -79,13 +82,31 @@ class DramatiqEventBus:
         )
         self._ttl_ms = max(int(retention.total_seconds() * 1000), 1)
         self._routes: dict[HandlerSpec, _Route] = {}
-        self._publish_one = with_retries(
-            self._run_script, attempts=publish_attempts, what="publish the event"
+        # Every call to Redis is bounded by ``publish_timeout`` (HEXBUS_PUBLISH_TIMEOUT), its
+        # retries included: see with_retries for what each error then means.
+        bounded = functools.partial(
+            with_retries, deadline=publish_timeout, attempts=publish_attempts
         )
-        self._cancel = with_retries(self.scripts.cancel, what="cancel the event")
-        self._reschedule = with_retries(self.scripts.reschedule, what="reschedule the event")
-        self._publish_batch = with_retries(
-            self._run_pipeline, attempts=publish_attempts, what="publish the events"
+        self._publish_one = bounded(
+            self._run_script,
+            what="publish the event",
+            hint="the event may or may not have been accepted; "
+            "publishing the same event again is safe",
+        )
+        self._cancel = bounded(
+            self.scripts.cancel,
+            what="cancel the event",
+            hint="it may or may not have been cancelled; cancelling again is safe",
+        )
+        self._reschedule = bounded(
+            self.scripts.reschedule,
+            what="reschedule the event",
+            hint="it may or may not have been moved; rescheduling again is safe",
+        )
+        self._publish_batch = bounded(
+            self._run_pipeline,
+            what="publish the events",
+            hint="each may or may not have been accepted; publishing them again is safe",
         )
 
     # --- the EventBus port -----------------------------------------------------------------
@@ -97,7 +118,14 @@ class DramatiqEventBus:
         delay: timedelta | None = None,
         at: datetime | None = None,
     ) -> PublishResult:
-        """Store ``event`` for its handlers (now, or due at ``delay``/``at``)."""
+        """Store ``event`` for its handlers (now, or due at ``delay``/``at``).
+
+        Returns once Redis has it, or raises within about ``publish_timeout``:
+        :class:`EventBusUnavailable` when Redis could not be reached or did not answer in time
+        (the event may or may not have been accepted; publishing it again is safe), or
+        :class:`EventBusRejected` when Redis answered with an error such as ``WRONGTYPE``
+        (never retried: not accepted, and trying again cannot help until the cause is fixed).
+        """
         call = self._prepare(event, self._due_at(delay, at))
         accepted = self._publish_one(call)
         return self._result(event, call, bool(accepted))

@@ -20,6 +20,7 @@ from ..environment import (
     Setting,
     SettingsGroup,
     boolean,
+    decimal_seconds,
     host,
     seconds,
     setting,
@@ -82,14 +83,44 @@ REDIS_TLS_CA_FILE: Final[Setting[str | None]] = Setting(
     description="CA certificate file that signs the server's (with REDIS_TLS)",
 )
 
+REDIS_CONNECT_TIMEOUT: Final = Setting(
+    name="REDIS_CONNECT_TIMEOUT",
+    parse=decimal_seconds(low=0.1, high=300),
+    default=timedelta(seconds=1),
+    description="seconds to wait for a TCP connection to Redis (decimals allowed)",
+)
+REDIS_SOCKET_TIMEOUT: Final = Setting(
+    name="REDIS_SOCKET_TIMEOUT",
+    parse=decimal_seconds(low=1.5, high=300),
+    default=timedelta(seconds=2),
+    description="seconds to wait for Redis to answer a command, decimals allowed; at least "
+    "1.5, since idle workers wait up to 1 s on a queue with a blocking command",
+)
+PUBLISH_TIMEOUT: Final = Setting(
+    name="HEXBUS_PUBLISH_TIMEOUT",
+    parse=decimal_seconds(low=0, high=3600),
+    default=timedelta(seconds=2.5),
+    description="seconds a publish (or cancel, reschedule) keeps retrying an unreachable Redis "
+    "before raising EventBusUnavailable; no attempt starts that the previous one says cannot "
+    "finish in time, and one attempt takes at most REDIS_SOCKET_TIMEOUT (0: one attempt)",
+)
+
 
 @attrs.frozen
 class RedisSettings(SettingsGroup):
-    """Where Redis is and how to log in; ``url`` carries everything redis-py needs."""
+    """Where Redis is and how to log in, and how long to wait for it.
+
+    ``url`` carries everything redis-py needs to connect; the timeouts bound how long a call
+    waits (:func:`hexbus.adapters.dramatiq.connection.connect`) and how long a publish retries
+    (:func:`~hexbus.adapters.dramatiq.connection.with_retries`).
+    """
 
     title = "Redis"
 
     url: str = attrs.field(repr=False, default="redis://127.0.0.1:6379/0")
+    connect_timeout: timedelta = setting(REDIS_CONNECT_TIMEOUT)
+    socket_timeout: timedelta = setting(REDIS_SOCKET_TIMEOUT)
+    publish_timeout: timedelta = setting(PUBLISH_TIMEOUT)
 
     @classmethod
     def declared(cls) -> tuple[Setting[Any], ...]:
@@ -103,14 +134,22 @@ class RedisSettings(SettingsGroup):
             REDIS_PASSWORD,
             REDIS_TLS,
             REDIS_TLS_CA_FILE,
+            REDIS_CONNECT_TIMEOUT,
+            REDIS_SOCKET_TIMEOUT,
+            PUBLISH_TIMEOUT,
         )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Self:
         """``REDIS_URL`` as given, or a URL built from ``REDIS_HOST`` and the rest."""
+        timeouts = {
+            "connect_timeout": REDIS_CONNECT_TIMEOUT.read(env),
+            "socket_timeout": REDIS_SOCKET_TIMEOUT.read(env),
+            "publish_timeout": PUBLISH_TIMEOUT.read(env),
+        }
         url = REDIS_URL.read(env)
         if url:
-            return cls(url=url)
+            return cls(url=url, **timeouts)
         tls = REDIS_TLS.read(env)
         username = REDIS_USERNAME.read(env) or ""
         password = REDIS_PASSWORD.read(env) or ""
@@ -130,7 +169,8 @@ class RedisSettings(SettingsGroup):
         scheme = "rediss" if tls else "redis"
         host_name = REDIS_HOST.read(env)
         return cls(
-            url=f"{scheme}://{auth}{host_name}:{REDIS_PORT.read(env)}/{REDIS_DB.read(env)}{query}"
+            url=f"{scheme}://{auth}{host_name}:{REDIS_PORT.read(env)}/{REDIS_DB.read(env)}{query}",
+            **timeouts,
         )
 
     def redacted_url(self) -> str:
@@ -143,8 +183,19 @@ class RedisSettings(SettingsGroup):
         return parts._replace(netloc=netloc).geturl()
 
     def describe(self) -> dict[str, str]:
-        """The URL in force (built from the parts when ``REDIS_URL`` is unset), redacted."""
-        return {"REDIS_URL": self.redacted_url()}
+        """The URL in force (built from the parts when ``REDIS_URL`` is unset), redacted, and
+        the timeouts."""
+        return {
+            "REDIS_URL": self.redacted_url(),
+            **{
+                declared.name: declared.display(value)
+                for declared, value in (
+                    (REDIS_CONNECT_TIMEOUT, self.connect_timeout),
+                    (REDIS_SOCKET_TIMEOUT, self.socket_timeout),
+                    (PUBLISH_TIMEOUT, self.publish_timeout),
+                )
+            },
+        }
 
 
 # --- worker processes ----------------------------------------------------------------------
@@ -267,6 +318,22 @@ SHUTDOWN_TIMEOUT: Final = Setting(
     description="seconds SIGTERM waits for handlers in flight",
 )
 
+CRASH_LOOP_EXITS: Final = Setting(
+    name="HEXBUS_CRASH_LOOP_EXITS",
+    parse=whole(low=2, high=1000),
+    default=5,
+    description="exits of one worker process within HEXBUS_CRASH_LOOP_WINDOW that make a crash "
+    "loop, reported (a log line and an alert with its last error) at most once per "
+    "HEXBUS_ALERT_PERIOD",
+)
+CRASH_LOOP_WINDOW: Final = Setting(
+    name="HEXBUS_CRASH_LOOP_WINDOW",
+    parse=seconds(),
+    default=timedelta(minutes=5),
+    description="seconds in which HEXBUS_CRASH_LOOP_EXITS exits of one worker process are a "
+    "crash loop",
+)
+
 
 @attrs.frozen(kw_only=True)
 class WorkerSettings(SettingsGroup):
@@ -279,3 +346,5 @@ class WorkerSettings(SettingsGroup):
     default_concurrency: int = setting(DEFAULT_CONCURRENCY)
     heartbeat_timeout: timedelta = setting(HEARTBEAT_TIMEOUT)
     shutdown_timeout: timedelta = setting(SHUTDOWN_TIMEOUT)
+    crash_loop_exits: int = setting(CRASH_LOOP_EXITS)
+    crash_loop_window: timedelta = setting(CRASH_LOOP_WINDOW)

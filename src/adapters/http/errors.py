@@ -2,9 +2,10 @@
 
 hexbus's own errors carry a message that says what to do, so they are passed through with a
 status that tells the client whose fault it was: a missing dead letter is a 404, one that
-cannot be retried a 409, an unreachable Redis a 503. Bad input is a 422 naming each invalid
-part; nothing a client sends produces a 500. Redis errors that a port let through untranslated
-are answered as the 503 they are, never as a stack trace.
+cannot be retried a 409, an unreachable Redis a 503, a Redis that refuses a command for a
+data error (``EventBusRejected``) a 500, the deployment's fault and not the client's. Bad input
+is a 422 naming each invalid part; nothing a client sends produces a 500. Redis errors that a
+port let through untranslated are answered as the 503 they are, never as a stack trace.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from starlette.exceptions import HTTPException
 from ...domain.errors import (
     DeadLetterNotFound,
     DeadLetterNotRetryable,
+    EventBusRejected,
     EventBusUnavailable,
     EventError,
     HexbusError,
@@ -36,6 +38,7 @@ _STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (UnknownHandler, 409),
     (EventError, 409),
     (EventBusUnavailable, 503),
+    (EventBusRejected, 500),
     (LookupError, 404),
     (ValueError, 422),
 )

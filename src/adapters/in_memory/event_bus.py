@@ -3,10 +3,15 @@
 It keeps the same contract as the Dramatiq/Redis adapter (the contract suite runs unchanged
 against both), with these differences of mechanism only:
 
-* handlers run in the publisher's thread before ``publish`` returns; an event published by a
-  handler is queued and dispatched after the current one (breadth-first, like a queue);
-* retries wait on the injected clock (tenacity, with the clock's ``sleep``), so on a
-  :class:`VirtualClock` hours of backoff take no time;
+* a handler's first attempt runs in the publisher's thread before ``publish`` returns; an
+  event published by a handler is queued and dispatched after the current one (breadth-first,
+  like a queue);
+* retries: on a :class:`VirtualClock` they run inline too, backing off on the clock
+  (tenacity, with the clock's ``sleep``), so hours of backoff take no time and every retry is
+  over when ``publish`` returns: the synchronous test double. On any other clock a retry waits
+  on the bus's timer thread (the one that fires delayed events) and runs there when due, so
+  ``publish`` never sleeps through a backoff and a flaky handler never delays the handlers
+  after it;
 * scheduled events wait in a heap ordered by due time and fire on :meth:`advance` (virtual
   time) or :meth:`run_due`;
 * a timeout cannot interrupt a handler running in the caller's thread, so an attempt that
@@ -64,9 +69,15 @@ class _Failed(Exception):
 class InMemoryEventBus(RecordedEvents):
     """An :class:`EventBus` and :class:`EventScheduler` that dispatches in the caller's thread.
 
-    ``raise_errors=True`` re-raises a handler's final error to the publisher after it has been
-    dead-lettered: useful in a unit test that wants a failing handler to fail the test. Records
-    of what was published and run are capped at ``record_limit`` entries each.
+    ``raise_errors=True`` re-raises a handler's final error to whoever is dispatching, after it
+    has been dead-lettered and every other handler has had its turn: useful in a unit test that
+    wants a failing handler to fail the test. On a :class:`VirtualClock` that is always the
+    publisher (or the caller of :meth:`advance`/:meth:`run_due`), since retries run inline. On
+    any other clock ``publish`` raises only what gives up on the first attempt (a
+    non-retryable error, a handler without retries); a handler that gives up later, on the
+    timer thread, cannot raise to a publisher that has long returned: it is dead-lettered and
+    logged at ERROR on ``hexbus.in_memory``. Records of what was published and run are capped
+    at ``record_limit`` entries each.
     """
 
     def __init__(
@@ -96,12 +107,13 @@ class InMemoryEventBus(RecordedEvents):
         )
         self._runner = HandlerRunner(self.observer, self.clock, enforce_timeout=True)
         self._lock = threading.RLock()
-        self._queue: deque[tuple[DomainEvent, tuple[HandlerSpec, ...] | None]] = deque()
+        # (event, only these handlers or all, which attempt it is for them)
+        self._queue: deque[tuple[DomainEvent, tuple[HandlerSpec, ...] | None, int]] = deque()
         self._dispatching = False
         self._raised: list[BaseException] = []
         self._timeline = Timeline()
         self._paused: set[str] = set()
-        self._held_by_pause: dict[str, list[tuple[DomainEvent, HandlerSpec]]] = {}
+        self._held_by_pause: dict[str, list[tuple[DomainEvent, HandlerSpec, int]]] = {}
         self._windows = SlidingWindows()
         self._ticker: threading.Thread | None = None
         self._wake = threading.Event()
@@ -139,7 +151,7 @@ class InMemoryEventBus(RecordedEvents):
             if self.observer:
                 self.observer.published(event, result)
             if result.outcome is PublishOutcome.ACCEPTED:
-                self._queue.append((event, None))
+                self._queue.append((event, None, 1))
                 self._drain()
             return result
 
@@ -183,8 +195,8 @@ class InMemoryEventBus(RecordedEvents):
         """Deliver what was held, in order, and stop holding."""
         with self._lock:
             self._paused.discard(queue)
-            for event, spec in self._held_by_pause.pop(queue, []):
-                self._queue.append((event, (spec,)))
+            for event, spec, attempt in self._held_by_pause.pop(queue, []):
+                self._queue.append((event, (spec,), attempt))
             self._drain()
 
     def paused(self) -> frozenset[str]:
@@ -253,7 +265,7 @@ class InMemoryEventBus(RecordedEvents):
     def redeliver(self, event: DomainEvent) -> None:
         """Deliver an event again, as an at-least-once broker may (contract tests use this)."""
         with self._lock:
-            self._queue.append((event, None))
+            self._queue.append((event, None, 1))
             self._drain()
 
     # --- dispatching -----------------------------------------------------------------------
@@ -266,10 +278,10 @@ class InMemoryEventBus(RecordedEvents):
         self._dispatching = True
         try:
             while self._queue:
-                event, only = self._queue.popleft()
+                event, only, attempt = self._queue.popleft()
                 specs = only if only is not None else self.processor.handlers_for(event.event_type)
                 for spec in specs:
-                    self._deliver(event, spec)
+                    self._deliver(event, spec, attempt)
         finally:
             self._dispatching = False
             self._queue.clear()
@@ -277,9 +289,9 @@ class InMemoryEventBus(RecordedEvents):
             error, self._raised = self._raised[0], []
             raise error
 
-    def _deliver(self, event: DomainEvent, spec: HandlerSpec) -> None:
+    def _deliver(self, event: DomainEvent, spec: HandlerSpec, attempt: int = 1) -> None:
         if spec.queue in self._paused:
-            self._held_by_pause.setdefault(spec.queue, []).append((event, spec))
+            self._held_by_pause.setdefault(spec.queue, []).append((event, spec, attempt))
             return
         limit = spec.rate_limit
         if limit is not None:
@@ -287,18 +299,36 @@ class InMemoryEventBus(RecordedEvents):
                 limit.bucket_for(event), limit.limit, limit.period, self.clock.now()
             )
             if frees_at is not None:  # waiting for a slot is not an attempt
-                self._timeline.hold(event, frees_at, only=(spec,))
+                self._timeline.hold(event, frees_at, only=(spec,), attempt=attempt)
                 self._tick_later()
                 return
-        result = self._runner.run(event, spec, 1, self._ledger(event, spec))
-        self._record(event, spec, 1, result)
+        result = self._runner.run(event, spec, attempt, self._ledger(event, spec))
+        self._record(event, spec, attempt, result)
         if result.done:
             return
         assert result.error is not None
-        self._retry(event, spec, result.error)
+        if self._virtual_time:
+            self._retry(event, spec, result.error)
+        else:
+            self._retry_later(event, spec, attempt, result.error)
+
+    def _retry_later(
+        self, event: DomainEvent, spec: HandlerSpec, attempt: int, error: BaseException
+    ) -> None:
+        """On a real clock: hold the next attempt on the timeline, for the timer thread to run
+        when its backoff is over (nothing waits here), or dead-letter the event."""
+        policy = spec.retry
+        if policy.is_retryable(error) and attempt < policy.max_attempts:
+            due_at = self.clock.now() + policy.backoff(attempt, self._random())
+            self.observer.handler_failed(event, spec, attempt, error, due_at)
+            self._timeline.hold(event, due_at, only=(spec,), attempt=attempt + 1)
+            self._tick_later()
+            return
+        self._dead_letter(event, spec, error, attempt)
 
     def _retry(self, event: DomainEvent, spec: HandlerSpec, first_error: BaseException) -> None:
-        """The slow path: attempts 2..n with backoff on the clock, then the dead letters."""
+        """On a virtual clock: attempts 2..n inline, with backoff on the clock, then the dead
+        letters."""
         policy = spec.retry
         attempt = 1
         error = first_error
@@ -354,8 +384,21 @@ class InMemoryEventBus(RecordedEvents):
         )
         self.dead_letters.add(dead_letter)
         self.observer.dead_lettered(dead_letter)
-        if self.raise_errors:  # raised to the publisher once every handler has had its turn
-            self._raised.append(error)
+        if not self.raise_errors:
+            return
+        if threading.current_thread() is self._ticker:
+            # No publisher is waiting on the timer thread: say it, rather than raise it there.
+            log.error(
+                "handler %s gave up on %s %s after %d attempt(s): dead-lettered (raise_errors "
+                "cannot raise it: it failed on the bus's timer thread, after publish returned)",
+                spec.name,
+                event.event_type,
+                event.event_id,
+                attempts,
+                exc_info=error,
+            )
+            return
+        self._raised.append(error)  # raised to the publisher once every handler has had its turn
 
     def _redeliver_dead_letter(self, dead_letter: DeadLetter) -> None:
         if dead_letter.handler is None:
@@ -363,7 +406,7 @@ class InMemoryEventBus(RecordedEvents):
         spec = self.processor.get(dead_letter.handler)
         event = self.serializer.loads(dead_letter.message)
         with self._lock:
-            self._queue.append((event, (spec,)))
+            self._queue.append((event, (spec,), 1))
             self._drain()
 
     def _ledger(self, event: DomainEvent, spec: HandlerSpec) -> StoreLedger:
@@ -389,13 +432,17 @@ class InMemoryEventBus(RecordedEvents):
         self._tick_later()
 
     def _fire(self, due: Due) -> int:
-        self._queue.append((due.event, due.only))
+        self._queue.append((due.event, due.only, due.attempt))
         self._drain()
         return 1
 
+    @property
+    def _virtual_time(self) -> bool:
+        return isinstance(self.clock, VirtualClock)
+
     def _tick_later(self) -> None:
         """On a real clock, fire held things when due (a virtual clock waits for advance())."""
-        if isinstance(self.clock, VirtualClock):
+        if self._virtual_time:
             return
         self._wake.set()
         if self._ticker is None:

@@ -1,4 +1,4 @@
-"""What the in-memory bus holds for later: scheduled events and rate-limited deliveries.
+"""What the in-memory bus holds for later: scheduled events, rate-limited deliveries, retries.
 
 One heap ordered by due time (then by arrival, so equal times keep publish order). Cancelling
 or rescheduling leaves the old heap entry behind and forgets its sequence number; stale
@@ -19,12 +19,16 @@ from ...ports.handlers import HandlerSpec
 
 @attrs.define
 class Due:
-    """An event due at ``due_at``, for all its handlers or (``only``) some of them."""
+    """An event due at ``due_at``, for all its handlers or (``only``) some of them.
+
+    ``attempt`` is the attempt it will be for those handlers: 1, or more for a retry.
+    """
 
     event: DomainEvent
     due_at: datetime
     sequence: int
     only: tuple[HandlerSpec, ...] | None = None
+    attempt: int = 1
 
 
 class Timeline:
@@ -37,11 +41,15 @@ class Timeline:
         self._sequence = 0
 
     def hold(
-        self, event: DomainEvent, due_at: datetime, only: tuple[HandlerSpec, ...] | None = None
+        self,
+        event: DomainEvent,
+        due_at: datetime,
+        only: tuple[HandlerSpec, ...] | None = None,
+        attempt: int = 1,
     ) -> None:
         """Keep ``event`` until ``due_at``. Only whole events (``only`` None) can be cancelled."""
         self._sequence += 1
-        self._entries[self._sequence] = Due(event, due_at, self._sequence, only)
+        self._entries[self._sequence] = Due(event, due_at, self._sequence, only, attempt)
         if only is None:
             self._by_event[event.event_id] = self._sequence
         heapq.heappush(self._heap, (due_at, self._sequence))
@@ -71,7 +79,7 @@ class Timeline:
         return due
 
     def scheduled_events(self) -> list[Due]:
-        """Held whole events (not rate-limited deliveries), soonest first."""
+        """Held whole events (not rate-limited deliveries or retries), soonest first."""
         held = [self._entries[s] for s in self._by_event.values()]
         return sorted(held, key=lambda d: (d.due_at, d.sequence))
 
