@@ -19,12 +19,17 @@ from ...ports.handlers import HandlerSpec
 
 @attrs.define
 class Due:
-    """An event due at ``due_at``, for all its handlers or (``only``) some of them."""
+    """An event due at ``due_at``, for all its handlers or (``only``) some of them.
+
+    ``routes`` are the handlers a whole event was routed to when it was published (ADR 0015:
+    delayed events are routed at publish); None when it had none then, to be routed when due.
+    """
 
     event: DomainEvent
     due_at: datetime
     sequence: int
     only: tuple[HandlerSpec, ...] | None = None
+    routes: tuple[HandlerSpec, ...] | None = None
 
 
 class Timeline:
@@ -37,11 +42,15 @@ class Timeline:
         self._sequence = 0
 
     def hold(
-        self, event: DomainEvent, due_at: datetime, only: tuple[HandlerSpec, ...] | None = None
+        self,
+        event: DomainEvent,
+        due_at: datetime,
+        only: tuple[HandlerSpec, ...] | None = None,
+        routes: tuple[HandlerSpec, ...] | None = None,
     ) -> None:
         """Keep ``event`` until ``due_at``. Only whole events (``only`` None) can be cancelled."""
         self._sequence += 1
-        self._entries[self._sequence] = Due(event, due_at, self._sequence, only)
+        self._entries[self._sequence] = Due(event, due_at, self._sequence, only, routes)
         if only is None:
             self._by_event[event.event_id] = self._sequence
         heapq.heappush(self._heap, (due_at, self._sequence))
