@@ -581,6 +581,9 @@ def on_redis(worker_env: dict[str, str], client: redis.Redis) -> Iterator[OnRedi
     runtime = container.worker_runtime(
         queues=[q for q in handler_queues(container.processor()) if q != "slow"], threads=2
     )
+    # Its routes are declared now, as they would be by a worker already running, so events
+    # the test publishes before starting it wait in its queues (ADR 0015).
+    runtime.maintenance.declare_routes()
     app = OnRedis(
         container, TestClient(create_app(container), raise_server_exceptions=False), runtime
     )
