@@ -112,6 +112,8 @@ def cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
         ["dead-letters", "retry-all"],
         ["queues", "pause"],
         ["queues", "resume"],
+        ["routes"],
+        ["routes", "prune"],
         ["clean"],
         ["dashboard"],
     ],
@@ -141,6 +143,49 @@ def test_stats_json_on_the_in_memory_bus_lists_every_handlers_queue(
     assert queues["parcels"]["window_seconds"] == 900
     assert queues["parcels"]["failure_rate"] == 1.0
     assert "in-memory bus" in result.stderr, "the operator is told the bus is this process's"
+
+
+@attrs.frozen(kw_only=True)
+class Unheard(DomainEvent):
+    """An event no handler of the in-memory tests subscribes to."""
+
+    event_type = "e2e.unheard"
+
+
+def parcels_and_one_unheard(container: Container) -> None:
+    """``--app``: the parcels app, and one event nobody subscribes to."""
+    three_dead_letters_then_repaired(container)
+    container.event_bus().publish(Unheard())
+
+
+def test_stats_show_the_events_no_handler_subscribes_to(cli: Callable[..., Any]) -> None:
+    app = f"{__name__}:parcels_and_one_unheard"
+    data = json.loads(cli("stats", "--json", "--app", app).stdout)
+    assert data["unrouted"] == [{"event_type": "e2e.unheard", "count": 1, "kept": 1}]
+    assert data["unrouted_total"] == 1
+    table = cli("stats", "--app", app)
+    assert "e2e.unheard" in table.stdout
+    assert "unrouted" in table.stdout
+
+
+def test_routes_on_the_in_memory_bus_are_the_handlers_of_this_process(
+    cli: Callable[..., Any],
+) -> None:
+    result = cli("routes", "--json", "--app", IN_MEMORY_APP)
+    assert result.exit_code == 0, result.output
+    routes = {r["handler"]: r for r in json.loads(result.stdout)["routes"]}
+    parcel = routes["e2e.deliver"]
+    assert (parcel["event_type"], parcel["queue"], parcel["live"]) == (
+        "e2e.parcel",
+        "parcels",
+        True,
+    )
+    assert [d["worker"] for d in parcel["declared_by"]] == ["this process"]
+    table = cli("routes", "--app", IN_MEMORY_APP)
+    assert "e2e.deliver" in table.stdout
+    nothing = cli("routes", "prune", "--app", IN_MEMORY_APP)
+    assert nothing.exit_code == 0, nothing.output
+    assert "nothing to prune" in nothing.stdout
 
 
 def test_stats_table_names_the_window_and_the_columns(cli: Callable[..., Any]) -> None:

@@ -66,14 +66,18 @@ def start_worker(worker_env: dict[str, str]) -> Iterator[StartWorker]:
     started: list[subprocess.Popen[str]] = []
 
     def start(
-        queues: str = "work,work.high,limited,slow", threads: int = 2, *, supervise: bool = False
+        queues: str = "work,work.high,limited,slow",
+        threads: int = 2,
+        *,
+        supervise: bool = False,
+        app: str = "tests.integration.apps:register",
     ) -> subprocess.Popen[str]:
         command = [sys.executable, "-m", "hexbus.adapters.cli"]
         if supervise:
             command += ["worker", "--queues", queues]
         else:
             command += ["worker-process", "--queues", queues, "--threads", str(threads)]
-        command += ["--app", "tests.integration.apps:register"]
+        command += ["--app", app]
         process = subprocess.Popen(
             command,
             env=worker_env,
