@@ -134,6 +134,8 @@ class DramatiqEventBus:
         (nothing of them written) are published again with the fresh table.
         """
         batch = list(events)
+        if not batch:
+            return []
         envelopes = [self._envelope(event) for event in batch]
         tokens = [uuid.uuid4().hex for _ in batch]
         calls: list[_ScriptCall | None] = [None] * len(batch)
@@ -144,7 +146,7 @@ class DramatiqEventBus:
             prepared = [
                 self._prepare(batch[i], envelopes[i], None, table, tokens[i]) for i in pending
             ]
-            replies = self._publish_batch(prepared) if prepared else []
+            replies = self._publish_batch(prepared)
             stale = []
             for i, call, reply in zip(pending, prepared, replies, strict=True):
                 if reply == STALE:

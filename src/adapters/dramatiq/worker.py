@@ -188,6 +188,7 @@ class WorkerRuntime:
         # recovery returns whatever our acks sets still hold (and drops our declaration).
         with contextlib.suppress(redis.RedisError):
             self.maintenance.withdraw_routes()
+        with contextlib.suppress(redis.RedisError):
             self.maintenance.forget()
         self.watchdog.stop()
         self.broker.close()
