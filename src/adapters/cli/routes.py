@@ -18,7 +18,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ...ports.routes import RouteInfo
+from ...ports.routes import RouteDeclarer, RouteInfo
 from .apps import AppOption
 from .operations import JsonOption, console, emit_json, iso, open_container, operator_errors, shown
 
@@ -62,7 +62,7 @@ def routes_table(listed: list[RouteInfo], grace: timedelta | None, *, title: str
     """One row per route. Names and ids are identifiers to copy and grep: as wide as the
     longest, never cut or wrapped; only the state's prose wraps."""
     table = Table(title=title, caption=None if listed else "no routes: start a worker (--app)")
-    workers = [d.worker for r in listed for d in r.declared_by]
+    workers = [_declarer(d) for r in listed for d in r.declared_by]
     for column, width in (
         ("event type", max((len(r.event_type) for r in listed), default=0)),
         ("handler", max((len(r.handler) for r in listed), default=0)),
@@ -73,7 +73,7 @@ def routes_table(listed: list[RouteInfo], grace: timedelta | None, *, title: str
     table.add_column("since (UTC)", no_wrap=True)
     table.add_column("state", overflow="fold")
     for route in listed:
-        declarers = "\n".join(escape(d.worker) for d in route.declared_by) or "-"
+        declarers = "\n".join(escape(_declarer(d)) for d in route.declared_by) or "-"
         table.add_row(
             escape(route.event_type),
             escape(route.handler),
@@ -83,6 +83,10 @@ def routes_table(listed: list[RouteInfo], grace: timedelta | None, *, title: str
             _state(route, grace),
         )
     return table
+
+
+def _declarer(declarer: RouteDeclarer) -> str:
+    return f"{declarer.worker} since {shown(declarer.since)}"
 
 
 def _prunes_at(route: RouteInfo, grace: timedelta | None) -> datetime | None:
