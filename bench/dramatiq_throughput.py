@@ -9,10 +9,12 @@ that one server, in every round:
 1. Sending. Raw Dramatiq: a ``RedisBroker(url=...)`` with its default middleware and a no-op
    actor, N ``actor.send()`` calls. hexbus: an event with one int field and one no-op handler
    on one queue, N ``DramatiqEventBus.publish()`` calls and N events with ``publish_all`` in
-   batches of B (events built beforehand). The three are interleaved in blocks of B (the order
-   rotating block by block) so that load from elsewhere on the machine falls on all alike;
-   each is the sum of its own blocks' times. ``publish_all`` goes to its own namespace,
-   deleted afterwards.
+   batches of B (events built beforehand). The handler's route is declared first, as a
+   running worker declares it (ADR 0015), so publishing fans out from the route table the bus
+   cached: the steady state, the version checked by every script. The three are interleaved
+   in blocks of B (the order rotating block by block) so that load from elsewhere on the
+   machine falls on all alike; each is the sum of its own blocks' times. ``publish_all`` goes
+   to its own namespace, deleted afterwards.
 2. Raw drain: a ``dramatiq.Worker`` with T threads, started in this process, drains the N
    sent messages; timed from ``worker.start()`` until the actor ran N times and the queue's
    message hash is empty (every message acked). Then, with that worker idle, S single
@@ -63,6 +65,7 @@ from dramatiq.brokers.redis import RedisBroker
 from hexbus import DomainEvent, DomainEventsProcessor
 from hexbus.adapters.dramatiq import DramatiqEventBus, RedisKeys, WorkerRuntime, handler_queues
 from hexbus.adapters.dramatiq.connection import connect
+from hexbus.adapters.dramatiq.routes import Declaration, RedisRoutes
 from hexbus.testing.redis_server import RedisServer
 
 QUEUE = "bench"
@@ -259,12 +262,23 @@ def one_round(settings: Settings, client: redis.Redis) -> Round:
     keys = RedisKeys(namespace=HEXBUS_NAMESPACE)
     bus = DramatiqEventBus(processor, connect(settings.url), keys=keys)
     batch_bus = DramatiqEventBus(processor, connect(settings.url), keys=RedisKeys(BATCH_NAMESPACE))
+    declaration = Declaration.of(
+        processor, handler_queues(processor), broker_id="bench-worker", started=datetime.now(UTC)
+    )
 
+    def declare_routes() -> None:
+        for namespace in (keys, RedisKeys(BATCH_NAMESPACE)):
+            RedisRoutes(client, namespace).declare(declaration)
+
+    declare_routes()
     for i in range(WARMUP):
         actor.send(i)
         bus.publish(BenchEvent(value=i))
     batch_bus.publish_all([BenchEvent(value=i) for i in range(WARMUP)])
     client.flushdb()
+    # The same routes under a new version: each bus reads the table once more, in its first
+    # timed block (one extra round trip in N).
+    declare_routes()
 
     # 1. Sending, interleaved in blocks.
     singles = [BenchEvent(value=i) for i in range(count)]

@@ -7,8 +7,10 @@ one ``Selector`` over ``USE_QUEUE_EVENT_BUS`` (ADR 0004); a test swaps any piece
 Build it with :func:`create_container`, which reads and checks the settings. It registers no
 handler and no schedule: the application does, with a function given the container (the
 ``--app module:function`` of the CLI) that registers its handlers on ``processor()``, adds its
-schedules to ``recurring()`` and declares its queues' concurrency. Every process (publisher,
-worker, scheduler, web) calls the same function, so they agree on every handler name. Adding
+schedules to ``recurring()`` and declares its queues' concurrency. Workers must call it (they
+run the handlers and declare their routes in Redis, ADR 0015); a process that only publishes
+to Redis need not, since it fans out from the routes the workers declared: it needs the event
+classes imported, no more. Operators' commands call it to show handler options. Adding
 a schedule touches no Redis (the scheduler reads its state when it first runs), so a worker or
 web process is built without reaching Redis.
 """
@@ -25,11 +27,13 @@ from .adapters.dramatiq.event_bus import DramatiqEventBus
 from .adapters.dramatiq.keys import RedisKeys
 from .adapters.dramatiq.maintenance import MaintenanceTimings
 from .adapters.dramatiq.monitor import RedisQueueMonitor
+from .adapters.dramatiq.routes import RedisRoutes
 from .adapters.dramatiq.schedule_state import RedisScheduleState
 from .adapters.dramatiq.tracking import Tracking
 from .adapters.dramatiq.worker import WorkerRuntime
 from .adapters.in_memory.event_bus import InMemoryEventBus
 from .adapters.in_memory.monitor import InMemoryMonitor
+from .adapters.in_memory.routes import InMemoryRoutes
 from .adapters.in_memory.schedule_state import InMemoryScheduleState
 from .adapters.observability.alerters import BackgroundAlerter, LogAlerter, WebhookAlerter
 from .adapters.observability.alerting import AlertingObserver
@@ -70,6 +74,8 @@ class Container(containers.DeclarativeContainer):
         LoggingObserver,
         serializer=serializer,
         log_payloads=settings.provided.observability.log_payloads,
+        clock=clock,
+        unrouted_period=settings.provided.observability.alert_period,
     )
     metrics_observer = providers.Selector(
         providers.Callable(_metrics_kind, settings),
@@ -100,6 +106,7 @@ class Container(containers.DeclarativeContainer):
         serializer=serializer,
         retention=settings.provided.idempotency_retention,
         dead_letter_retention=settings.provided.dead_letter_retention,
+        unrouted=settings.provided.unrouted_policy,
     )
     redis_client = providers.Singleton(
         connect,
@@ -108,6 +115,17 @@ class Container(containers.DeclarativeContainer):
         connect_timeout=settings.provided.redis.connect_timeout,
     )
     redis_keys = providers.Singleton(RedisKeys, settings.provided.worker.namespace)
+    # The subscriptions, held by Redis: workers declare them, publishers fan out from them,
+    # operators list and prune them (ADR 0015).
+    redis_routes = providers.Singleton(
+        RedisRoutes,
+        redis_client,
+        redis_keys,
+        clock=clock,
+        heartbeat_timeout=settings.provided.worker.heartbeat_timeout,
+        grace=settings.provided.worker.route_grace,
+        unrouted=settings.provided.unrouted_policy,
+    )
     tracking = providers.Singleton(
         Tracking,
         enabled=settings.provided.track_status,
@@ -125,6 +143,8 @@ class Container(containers.DeclarativeContainer):
         dead_letter_retention=settings.provided.dead_letter_retention,
         publish_timeout=settings.provided.redis.publish_timeout,
         tracking=tracking,
+        unrouted=settings.provided.unrouted_policy,
+        routes=redis_routes,
     )
 
     bus_kind = providers.Callable(_bus_kind, settings)
@@ -149,6 +169,7 @@ class Container(containers.DeclarativeContainer):
         tracking=tracking,
         heartbeat_timeout=settings.provided.worker.heartbeat_timeout,
         clock=clock,
+        routes=redis_routes,
     )
     # One worker process's runtime (always Redis): callers give only what differs per process,
     # ``container.worker_runtime(queues=[...], threads=4)``; each call is a new process identity.
@@ -166,6 +187,8 @@ class Container(containers.DeclarativeContainer):
             MaintenanceTimings,
             heartbeat_timeout=settings.provided.worker.heartbeat_timeout,
             status_ttl=tracking.provided.status_ttl,
+            route_grace=settings.provided.worker.route_grace,
+            unrouted_retention=settings.provided.unrouted_retention,
         ),
         tracking=tracking,
     )
@@ -176,8 +199,14 @@ class Container(containers.DeclarativeContainer):
         in_memory_bus.provided.dead_letters,
         window=settings.provided.stats_window,
         control=in_memory_bus,
+        unrouted=in_memory_bus.provided.unrouted_stats,
     )
     monitor = providers.Selector(bus_kind, in_memory=in_memory_monitor, queue=redis_monitor)
+    routes = providers.Selector(
+        bus_kind,
+        in_memory=providers.Singleton(InMemoryRoutes, processor, clock),
+        queue=redis_routes,
+    )
     # Run by the ``hexbus worker`` supervisor, beside the workers, which always use Redis.
     threshold_watcher = providers.Singleton(
         ThresholdWatcher,

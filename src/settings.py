@@ -24,11 +24,13 @@ from .adapters.environment import (
     Setting,
     SettingsGroup,
     boolean,
+    choice,
     minutes,
     seconds,
     setting,
 )
 from .adapters.observability.settings import ObservabilitySettings
+from .application.unrouted import UnroutedPolicy
 from .domain.errors import ConfigurationError, MissingExtra
 
 G = TypeVar("G", bound=SettingsGroup)
@@ -66,6 +68,21 @@ DEAD_LETTER_RETENTION: Final = Setting(
     default=timedelta(days=7),
     description="seconds dead letters are kept",
 )
+UNROUTED: Final = Setting(
+    name="HEXBUS_UNROUTED",
+    parse=choice("keep", "count"),
+    default="keep",
+    description="an event no handler subscribes to is counted and logged; keep: also held "
+    "for HEXBUS_UNROUTED_RETENTION and delivered to the first handlers that subscribe to "
+    "its type; count: only counted",
+)
+UNROUTED_RETENTION: Final = Setting(
+    name="HEXBUS_UNROUTED_RETENTION",
+    parse=seconds(),
+    default=timedelta(days=7),
+    description="seconds an unrouted event is kept for a handler that subscribes later "
+    "(HEXBUS_UNROUTED=keep; a delayed one from its due time)",
+)
 TRACK_STATUS: Final = Setting(
     name="HEXBUS_TRACK_STATUS",
     parse=boolean,
@@ -91,6 +108,8 @@ class Settings(SettingsGroup):
     app: str | None = setting(APP)
     idempotency_retention: timedelta = setting(IDEMPOTENCY_RETENTION)
     dead_letter_retention: timedelta = setting(DEAD_LETTER_RETENTION)
+    unrouted: str = setting(UNROUTED)
+    unrouted_retention: timedelta = setting(UNROUTED_RETENTION)
     track_status: bool = setting(TRACK_STATUS)
     stats_window: timedelta = setting(STATS_WINDOW)
     redis: RedisSettings = attrs.field(factory=RedisSettings)
@@ -112,6 +131,11 @@ class Settings(SettingsGroup):
             observability=ObservabilitySettings.from_env(env),
             optional=_optional_groups(env),
         )
+
+    @property
+    def unrouted_policy(self) -> UnroutedPolicy:
+        """What both buses do with an event no handler subscribes to (ADR 0015)."""
+        return UnroutedPolicy(keep=self.unrouted == "keep", retention=self.unrouted_retention)
 
     @property
     def groups(self) -> tuple[SettingsGroup, ...]:

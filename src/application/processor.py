@@ -64,6 +64,7 @@ class DomainEventsProcessor:
         self._by_name: dict[str, HandlerSpec] = {}
         self._by_type: dict[str, tuple[HandlerSpec, ...]] = {}
         self._concurrency: dict[str, int] = {}
+        self._listeners: list[Callable[[HandlerSpec], None]] = []
 
     # --- registering -----------------------------------------------------------------------
 
@@ -125,7 +126,18 @@ class DomainEventsProcessor:
         )
         self._by_name[handler_name] = spec
         self._by_type[type_name] = (*self._by_type.get(type_name, ()), spec)
+        for listener in tuple(self._listeners):
+            listener(spec)
         return spec
+
+    def on_register(self, listener: Callable[[HandlerSpec], None]) -> None:
+        """Call ``listener(spec)`` after each handler registered from now on.
+
+        The registry tells, it asks nothing back: the in-memory bus listens, so events it kept
+        because nobody subscribed to their type go to the first handlers registered for it
+        (ADR 0015). A listener must not register handlers itself.
+        """
+        self._listeners.append(listener)
 
     @overload
     def handler(self, event_type: type[E], **options: Any) -> Callable[[F], F]: ...

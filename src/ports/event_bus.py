@@ -35,6 +35,10 @@ class PublishResult:
     event_id: UUID
     outcome: PublishOutcome
     due_at: datetime | None = None
+    unrouted: bool = False
+    """Accepted while no handler subscribed to its type: counted, and kept for a handler that
+    subscribes later unless ``HEXBUS_UNROUTED=count`` (ADR 0015). An event type nobody
+    subscribes to is legal, as in any pub/sub; this only makes it visible."""
 
     @property
     def accepted(self) -> bool:

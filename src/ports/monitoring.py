@@ -95,6 +95,19 @@ class QueueStats:
         return self.failed / finished if finished else 0.0
 
 
+@attrs.frozen(kw_only=True)
+class UnroutedStats:
+    """Events of one type accepted while no handler subscribed to it (ADR 0015).
+
+    ``count`` is every such event since the bus began counting; ``kept`` those still held for
+    a handler that subscribes later (``HEXBUS_UNROUTED=keep``, within its retention).
+    """
+
+    event_type: str
+    count: int
+    kept: int
+
+
 class QueueMonitor(Protocol):
     """Reads status and statistics; cleans records past their retention."""
 
@@ -104,6 +117,10 @@ class QueueMonitor(Protocol):
 
     def queue_stats(self) -> list[QueueStats]:
         """Every known queue's stats, by name."""
+        ...
+
+    def unrouted(self) -> list[UnroutedStats]:
+        """Per event type, the events accepted with no handler subscribed, by type."""
         ...
 
     def clean(self, *, state: HandlerState, older_than: timedelta) -> int:

@@ -10,7 +10,13 @@ harness and server live in ``hexbus.testing.dramatiq_harness`` and
 ``hexbus.testing.redis_server``, imported on their own so that this package loads no Redis.
 """
 
-from .contract import DeliveryContract, EventBusContract, FailureContract, SchedulingContract
+from .contract import (
+    DeliveryContract,
+    EventBusContract,
+    FailureContract,
+    RoutingContract,
+    SchedulingContract,
+)
 from .contract_setup import (
     DELAY,
     FAST_RETRY,
@@ -19,6 +25,7 @@ from .contract_setup import (
     TIMEOUT_ERROR_TYPE,
     only_dead_letter,
     register,
+    unrouted_of,
 )
 from .events import ContractEvent, OtherContractEvent
 from .fakes import (
@@ -51,9 +58,11 @@ __all__ = [
     "PermanentError",
     "RecordingHandler",
     "RejectedError",
+    "RoutingContract",
     "SchedulingContract",
     "SchedulingEventBus",
     "failure_message",
     "only_dead_letter",
     "register",
+    "unrouted_of",
 ]

@@ -49,6 +49,16 @@ def register(
     )
 
 
+def unrouted_of(harness: BusHarness, event_type: EventTypeRef) -> tuple[int, int] | None:
+    """(counted, still kept) of the events of ``event_type`` accepted with no handler
+    subscribed, as the harness's monitor reports them; None when it reports none."""
+    name = event_type if isinstance(event_type, str) else event_type.event_type
+    for stats in harness.monitor.unrouted():
+        if stats.event_type == name:
+            return stats.count, stats.kept
+    return None
+
+
 def only_dead_letter(harness: BusHarness) -> DeadLetter:
     """The single dead letter there must be; fails saying how many there are otherwise."""
     page = harness.dead_letters.list()
@@ -64,4 +74,5 @@ __all__ = [
     "TIMEOUT_ERROR_TYPE",
     "only_dead_letter",
     "register",
+    "unrouted_of",
 ]

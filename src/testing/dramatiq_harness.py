@@ -3,7 +3,10 @@
 It runs the adapter as production does, minus process boundaries: a ``DramatiqEventBus`` over
 a real Redis, and a ``WorkerRuntime`` (real Dramatiq worker threads, hexbus's consumer, mover
 and recovery) in this process, started on first use so that handlers registered by the test are
-all there. Each harness gets its own key namespace, so tests never see each other's keys.
+all there: it declares their routes before the bus publishes. A handler registered after that
+is a worker that starts later: another runtime starts, declaring it (ADR 0015). The
+``publisher`` is a second bus whose handler registry stays empty, as a web process that only
+publishes. Each harness gets its own key namespace, so tests never see each other's keys.
 
 ``workers`` builds that runtime. By default it is ``WorkerRuntime`` itself with its defaults,
 so the harness needs nothing but a Redis client. hexbus's own contract run passes the
@@ -19,8 +22,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import redis
@@ -28,10 +31,29 @@ import redis
 from ..adapters.dramatiq.event_bus import DramatiqEventBus
 from ..adapters.dramatiq.keys import RedisKeys
 from ..adapters.dramatiq.maintenance import MaintenanceTimings
+from ..adapters.dramatiq.monitor import RedisQueueMonitor
+from ..adapters.dramatiq.routes import Declaration, RedisRoutes
 from ..adapters.dramatiq.worker import WorkerRuntime, handler_queues
 from ..application.processor import DomainEventsProcessor
 from ..domain.events import DomainEvent
 from ..ports.dead_letters import DeadLetters
+
+
+def declare_routes(
+    client: redis.Redis,
+    keys: RedisKeys,
+    processor: DomainEventsProcessor,
+    *,
+    queues: Iterable[str] | None = None,
+    broker_id: str = "declared-by-a-test",
+) -> None:
+    """Declare the routes of ``processor``'s handlers (those on ``queues``, default all) as a
+    worker serving them does when it starts (ADR 0015), without starting one: for a test that
+    publishes first and starts its workers later, or never, and wants the events queued for
+    them rather than kept as unrouted."""
+    served = handler_queues(processor) if queues is None else tuple(queues)
+    declaration = Declaration.of(processor, served, broker_id=broker_id, started=datetime.now(UTC))
+    RedisRoutes(client, keys).declare(declaration)
 
 
 class WorkerFactory(Protocol):
@@ -59,13 +81,31 @@ class DramatiqHarness:
         self.client = client
         self.keys = RedisKeys(f"contract{uuid.uuid4().hex[:12]}")
         self.processor = DomainEventsProcessor()
-        self.bus = DramatiqEventBus(self.processor, client, keys=self.keys)
-        self.dead_letters: DeadLetters = self.bus.dead_letters
+        self._bus = DramatiqEventBus(self.processor, client, keys=self.keys)
+        self._publisher = DramatiqEventBus(DomainEventsProcessor(), client, keys=self.keys)
+        self.dead_letters: DeadLetters = self._bus.dead_letters
+        self.monitor = RedisQueueMonitor(
+            client, self.keys, DomainEventsProcessor(), self.dead_letters
+        )
         self._threads = threads
         self._workers = workers
-        self._runtime: WorkerRuntime | None = None
+        self._runtimes: list[WorkerRuntime] = []
+        self._served: frozenset[str] = frozenset()
 
     # --- the BusHarness protocol -----------------------------------------------------------
+
+    @property
+    def bus(self) -> DramatiqEventBus:
+        """The bus, built over the workers' registry (as a process that loaded the app); the
+        workers are started first, so the routes of the handlers registered so far exist."""
+        self._ensure_workers()
+        return self._bus
+
+    @property
+    def publisher(self) -> DramatiqEventBus:
+        """A bus with an empty registry (as a web process that loaded no app)."""
+        self._ensure_workers()
+        return self._publisher
 
     def settle(self, timeout: float = 10.0) -> None:
         """Wait until nothing is queued, in flight, or due within the next moment."""
@@ -107,8 +147,8 @@ class DramatiqHarness:
 
     def close(self) -> None:
         """Stop the workers and delete this harness's keys."""
-        if self._runtime is not None:
-            self._runtime.stop(timedelta(seconds=5))
+        for runtime in self._runtimes:
+            runtime.stop(timedelta(seconds=5))
         keys = list(self.client.scan_iter(f"{self.keys.namespace}:*", count=1000))
         if keys:
             self.client.delete(*keys)
@@ -116,10 +156,17 @@ class DramatiqHarness:
     # --- internals -------------------------------------------------------------------------
 
     def _ensure_workers(self) -> None:
-        if self._runtime is not None or not len(self.processor):
+        """Start a runtime for the handlers registered since the last one started.
+
+        The earlier runtimes keep running (they share the registry, so they run the new
+        handlers' messages too); only the new one declares the new routes, as a worker
+        deployed with a new handler does.
+        """
+        served = frozenset(spec.name for spec in self.processor)
+        if not served or served <= self._served:
             return
         # The test's own registry, client and namespace; quicker upkeep than production's.
-        self._runtime = self._workers(
+        runtime = self._workers(
             processor=self.processor,
             client=self.client,
             keys=self.keys,
@@ -128,10 +175,12 @@ class DramatiqHarness:
             timings=MaintenanceTimings(move_interval=timedelta(milliseconds=20)),
             idle_timeout=timedelta(milliseconds=200),
         )
-        self._runtime.start()
+        runtime.start()
+        self._runtimes.append(runtime)
+        self._served = served
 
     def _pending(self) -> dict[str, int]:
-        now_ms = int(self.bus.clock.now().timestamp() * 1000)
+        now_ms = int(self._bus.clock.now().timestamp() * 1000)
         pipe = self.client.pipeline(transaction=False)
         queues = handler_queues(self.processor)
         for queue in queues:

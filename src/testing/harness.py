@@ -1,8 +1,9 @@
 """What the contract suite needs from an adapter, and the harness for the in-memory bus.
 
 The suite (:class:`hexbus.testing.EventBusContract`) never names an adapter. It talks to a
-:class:`BusHarness`: the bus under test, the registry its handlers go in, its dead letters, and
-four verbs that hide how the adapter runs work. ``settle`` waits for accepted work to finish,
+:class:`BusHarness`: the bus under test, the registry where the work happens (its handlers), a
+publisher that has no handler registered, its dead letters and monitor, and four verbs that
+hide how the adapter runs work. ``settle`` waits for accepted work to finish,
 ``advance`` moves time, ``redeliver`` plays an at-least-once broker delivering twice, and
 ``slow_handler`` makes a handler "take long" in whatever time the adapter lives on. An adapter
 proves itself by providing a harness and subclassing the suite (see ``tests/contract``).
@@ -16,10 +17,12 @@ from typing import Any, Protocol
 
 from ..adapters.clocks import VirtualClock
 from ..adapters.in_memory.event_bus import InMemoryEventBus
+from ..adapters.in_memory.monitor import InMemoryMonitor
 from ..application.processor import DomainEventsProcessor
 from ..domain.events import DomainEvent
 from ..ports.dead_letters import DeadLetters
 from ..ports.event_bus import EventBus, EventScheduler
+from ..ports.monitoring import QueueMonitor
 
 
 class SchedulingEventBus(EventBus, EventScheduler, Protocol):
@@ -30,18 +33,33 @@ class BusHarness(Protocol):
     """One adapter, ready for the contract suite.
 
     The members are read-only properties so that a harness may declare them with its concrete
-    types (``bus: DramatiqEventBus``). Register handlers on ``processor`` before publishing:
-    an adapter may decide an event's handlers when it is published.
+    types (``bus: DramatiqEventBus``). ``processor`` is where the work happens: on a queue
+    adapter, what its workers run. A handler registered there after an event was published
+    is a subscriber that came later (a worker started after the publisher): the adapter must
+    deliver it the events published from then on, and the ones that had no subscriber at all
+    (kept, ADR 0015), not the ones other handlers already got.
     """
 
     @property
     def processor(self) -> DomainEventsProcessor:
-        """The handler registry the bus delivers from."""
+        """The handler registry where the work happens (a queue adapter's workers')."""
         ...
 
     @property
     def bus(self) -> SchedulingEventBus:
         """The adapter under test."""
+        ...
+
+    @property
+    def publisher(self) -> SchedulingEventBus:
+        """A bus of the same deployment with no handler registered: it knows the event
+        classes only, as a web process that only publishes (the in-memory bus, being one
+        process, is its own publisher)."""
+        ...
+
+    @property
+    def monitor(self) -> QueueMonitor:
+        """The bus's monitor (the contract reads the unrouted counts from it)."""
         ...
 
     @property
@@ -88,7 +106,16 @@ class InMemoryHarness:
         self.clock = VirtualClock(start)
         self.processor = DomainEventsProcessor()
         self.bus = InMemoryEventBus(self.processor, clock=self.clock)
+        self.publisher = self.bus  # one process: the routes are the processor itself
         self.dead_letters: DeadLetters = self.bus.dead_letters
+        self.monitor = InMemoryMonitor(
+            self.processor,
+            self.clock,
+            self.dead_letters,
+            control=self.bus,
+            unrouted=self.bus.unrouted_stats,
+        )
+        self.bus.observer.add(self.monitor)
 
     def settle(self, timeout: float = 10.0) -> None:
         """Fire whatever is due by the virtual clock; everything else already ran."""

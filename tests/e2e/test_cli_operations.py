@@ -36,6 +36,7 @@ from hexbus.adapters.dramatiq import WorkerRuntime, handler_queues
 from hexbus.container import Container, create_container
 from hexbus.examples.clinic import register as register_clinic
 from hexbus.ports.monitoring import HandlerState
+from hexbus.testing.dramatiq_harness import declare_routes
 from hexbus.testing.redis_server import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,6 +112,8 @@ def cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
         ["dead-letters", "retry-all"],
         ["queues", "pause"],
         ["queues", "resume"],
+        ["routes"],
+        ["routes", "prune"],
         ["clean"],
         ["dashboard"],
     ],
@@ -140,6 +143,49 @@ def test_stats_json_on_the_in_memory_bus_lists_every_handlers_queue(
     assert queues["parcels"]["window_seconds"] == 900
     assert queues["parcels"]["failure_rate"] == 1.0
     assert "in-memory bus" in result.stderr, "the operator is told the bus is this process's"
+
+
+@attrs.frozen(kw_only=True)
+class Unheard(DomainEvent):
+    """An event no handler of the in-memory tests subscribes to."""
+
+    event_type = "e2e.unheard"
+
+
+def parcels_and_one_unheard(container: Container) -> None:
+    """``--app``: the parcels app, and one event nobody subscribes to."""
+    three_dead_letters_then_repaired(container)
+    container.event_bus().publish(Unheard())
+
+
+def test_stats_show_the_events_no_handler_subscribes_to(cli: Callable[..., Any]) -> None:
+    app = f"{__name__}:parcels_and_one_unheard"
+    data = json.loads(cli("stats", "--json", "--app", app).stdout)
+    assert data["unrouted"] == [{"event_type": "e2e.unheard", "count": 1, "kept": 1}]
+    assert data["unrouted_total"] == 1
+    table = cli("stats", "--app", app)
+    assert "e2e.unheard" in table.stdout
+    assert "unrouted" in table.stdout
+
+
+def test_routes_on_the_in_memory_bus_are_the_handlers_of_this_process(
+    cli: Callable[..., Any],
+) -> None:
+    result = cli("routes", "--json", "--app", IN_MEMORY_APP)
+    assert result.exit_code == 0, result.output
+    routes = {r["handler"]: r for r in json.loads(result.stdout)["routes"]}
+    parcel = routes["e2e.deliver"]
+    assert (parcel["event_type"], parcel["queue"], parcel["live"]) == (
+        "e2e.parcel",
+        "parcels",
+        True,
+    )
+    assert [d["worker"] for d in parcel["declared_by"]] == ["this process"]
+    table = cli("routes", "--app", IN_MEMORY_APP)
+    assert "e2e.deliver" in table.stdout
+    nothing = cli("routes", "prune", "--app", IN_MEMORY_APP)
+    assert nothing.exit_code == 0, nothing.output
+    assert "nothing to prune" in nothing.stdout
 
 
 def test_stats_table_names_the_window_and_the_columns(cli: Callable[..., Any]) -> None:
@@ -284,6 +330,9 @@ def deployment(env: dict[str, str]) -> Iterator[Deployment]:
         queues=[q for q in handler_queues(container.processor()) if q != "slow"],
         threads=2,
     )
+    # Every handler's route is declared, as by workers serving them all ('slow' by one that
+    # takes nothing here), so what is published before the runtime starts waits in queues.
+    declare_routes(container.redis_client(), container.redis_keys(), container.processor())
     deployed = Deployment(env, container, runtime)
     yield deployed
     if deployed.started:
@@ -339,12 +388,8 @@ def test_dead_letters_retry_sends_the_event_again_to_the_failed_handler(
     _, dead_letter_id = one_dead_letter(deployment)
     assert deployment.runs("started", "doomed") == 1
 
-    without_app = deployment.hexbus("dead-letters", "retry", dead_letter_id, app=False)
-    assert without_app.returncode == 2
-    assert "pass the --app your workers use" in without_app.stderr
-    assert deployment.dead_letter_ids() == [dead_letter_id], "nothing changed"
-
-    retried = deployment.hexbus("dead-letters", "retry", dead_letter_id)
+    # The handler's worker declares its route: the retry needs no --app (ADR 0015).
+    retried = deployment.hexbus("dead-letters", "retry", dead_letter_id, app=False)
     assert retried.returncode == 0, retried.stderr
     assert f"retried dead letter {dead_letter_id}" in retried.stdout
     wait_for(lambda: deployment.runs("started", "doomed") == 2, what="the handler run again")

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from hexbus.adapters.dramatiq import RedisKeys
 from hexbus.testing.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,14 +66,18 @@ def start_worker(worker_env: dict[str, str]) -> Iterator[StartWorker]:
     started: list[subprocess.Popen[str]] = []
 
     def start(
-        queues: str = "work,work.high,limited,slow", threads: int = 2, *, supervise: bool = False
+        queues: str = "work,work.high,limited,slow",
+        threads: int = 2,
+        *,
+        supervise: bool = False,
+        app: str = "tests.integration.apps:register",
     ) -> subprocess.Popen[str]:
         command = [sys.executable, "-m", "hexbus.adapters.cli"]
         if supervise:
             command += ["worker", "--queues", queues]
         else:
             command += ["worker-process", "--queues", queues, "--threads", str(threads)]
-        command += ["--app", "tests.integration.apps:register"]
+        command += ["--app", app]
         process = subprocess.Popen(
             command,
             env=worker_env,
@@ -103,3 +108,20 @@ def wait_for(
             return
         time.sleep(interval)
     pytest.fail(f"timed out after {timeout}s waiting for {what or condition}")
+
+
+def declared_routes(client: redis.Redis, namespace: str) -> set[str]:
+    """The handlers whose routes some worker has declared in ``namespace`` (ADR 0015)."""
+    return {name.decode() for name in client.hkeys(RedisKeys(namespace).routes)}
+
+
+def wait_for_routes(
+    client: redis.Redis, namespace: str, handlers: set[str], *, timeout: float = 30
+) -> None:
+    """Wait until workers have declared the routes of ``handlers``: from then on, publishing
+    reaches them (an event published before is kept as unrouted and handed to them later)."""
+    wait_for(
+        lambda: handlers <= declared_routes(client, namespace),
+        timeout=timeout,
+        what=f"workers to declare the routes of {sorted(handlers)}",
+    )

@@ -164,6 +164,16 @@ def test_stats_count_each_queue_and_badge_it_by_the_thresholds(memory: Memory) -
     assert memory.client.get("/api/v1/queues/stats").json()["health"] == "warning"
 
 
+def test_stats_report_events_no_handler_subscribes_to(memory: Memory) -> None:
+    assert memory.client.get("/api/v1/queues/stats").json()["unrouted"] == []
+    memory.container.event_bus().publish(Job(label="nobody handles it here"))
+
+    body = memory.client.get("/api/v1/queues/stats").json()
+
+    assert body["unrouted"] == [{"event_type": Job.event_type, "count": 1, "kept": 1}]
+    assert body["unrouted_total"] == 1
+
+
 def test_work_scheduled_for_later_is_not_a_backlog() -> None:
     memory = memory_app({"HEXBUS_API_TOKEN": TOKEN, "HEXBUS_ALERT_BACKLOG": "2"})
     memory.book()
@@ -581,6 +591,9 @@ def on_redis(worker_env: dict[str, str], client: redis.Redis) -> Iterator[OnRedi
     runtime = container.worker_runtime(
         queues=[q for q in handler_queues(container.processor()) if q != "slow"], threads=2
     )
+    # Its routes are declared now, as they would be by a worker already running, so events
+    # the test publishes before starting it wait in its queues (ADR 0015).
+    runtime.maintenance.declare_routes()
     app = OnRedis(
         container, TestClient(create_app(container), raise_server_exceptions=False), runtime
     )

@@ -11,6 +11,7 @@ from hexbus.adapters.dramatiq import DramatiqEventBus, handler_queues
 from hexbus.adapters.dramatiq.monitor import RedisQueueMonitor
 from hexbus.container import create_container
 from hexbus.ports.monitoring import HandlerState
+from hexbus.testing.dramatiq_harness import declare_routes
 
 from .apps import Job, register
 from .conftest import wait_for
@@ -29,6 +30,9 @@ def wired(worker_env: dict[str, str]):  # type: ignore[no-untyped-def]
     runtime = container.worker_runtime(
         queues=[q for q in handler_queues(container.processor()) if q != "slow"], threads=2
     )
+    # Every handler's route is declared, as by workers serving them all ("slow" by one that
+    # takes nothing here), so what is published before the runtime starts waits in queues.
+    declare_routes(container.redis_client(), container.redis_keys(), container.processor())
     yield bus, monitor, runtime
     runtime.stop(timedelta(seconds=5))
 

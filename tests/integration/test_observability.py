@@ -32,7 +32,7 @@ from hexbus.container import Container, create_container
 from hexbus.ports.alerts import Alert, AlertKind, Severity
 
 from .apps import Job, register
-from .conftest import StartWorker, wait_for
+from .conftest import StartWorker, wait_for, wait_for_routes
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -108,6 +108,9 @@ def test_the_supervisor_serves_the_summed_metrics_of_its_worker_processes(
 ) -> None:
     supervisor, port, output = supervised.process, supervised.port, supervised.output
     wait_for(lambda: _answers(port), timeout=20, what=f"/metrics to answer: {output[-20:]}")
+    # Once every process has declared its routes, the delayed job below is routed (and
+    # counted as scheduled on its queues) rather than held as unrouted.
+    wait_for_routes(client, namespace, {spec.name for spec in wired.processor()})
 
     bus = wired.event_bus()
     jobs = 24

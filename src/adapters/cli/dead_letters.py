@@ -1,8 +1,8 @@
 """``hexbus dead-letters``: list, show, retry, remove and retry-all, through the DeadLetters port.
 
-Retrying needs the failed handler registered in this process (the message is built for its
-queue, with its retry policy): a dead letter of one of your handlers needs the same ``--app``
-as your workers. The commands check that first and say so, instead of failing half-way.
+Retrying needs to know the failed handler's queue: its route, which the workers serving it
+declare in Redis (ADR 0015), or, when none does any more, the handler registered in this
+process by ``--app``. The commands check that first and say so, instead of failing half-way.
 """
 
 from __future__ import annotations
@@ -22,9 +22,8 @@ from rich.progress import (
 )
 from rich.table import Column, Table
 
-from ...application.processor import DomainEventsProcessor
 from ...container import Container
-from ...domain.errors import DeadLetterNotRetryable, UnknownHandler
+from ...domain.errors import DeadLetterNotRetryable
 from ...ports.dead_letters import DeadLetter
 from .apps import AppOption
 from .operations import (
@@ -83,15 +82,15 @@ def first_line(text: str, width: int = 80) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
-def missing_handler(processor: DomainEventsProcessor, letter: DeadLetter) -> bool:
-    """Whether ``letter`` names a handler this process has not registered."""
-    if letter.handler is None:
-        return False
-    try:
-        processor.get(letter.handler)
-    except UnknownHandler:
-        return True
-    return False
+def known_handlers(container: Container) -> frozenset[str]:
+    """The handlers a retry can reach: those some route names, and this process's own."""
+    routed = {route.handler for route in container.routes().routes()}
+    return frozenset(routed | {spec.name for spec in container.processor()})
+
+
+def missing_handler(known: frozenset[str], letter: DeadLetter) -> bool:
+    """Whether ``letter`` names a handler neither a route nor this process knows."""
+    return letter.handler is not None and letter.handler not in known
 
 
 # --- list and show ---------------------------------------------------------------------------------
@@ -199,11 +198,12 @@ def show_dead_letter(
 
 
 def check_retryable(container: Container, letter: DeadLetter) -> None:
-    """Refuse before trying when this process lacks the handler: the fix is ``--app``."""
-    if missing_handler(container.processor(), letter):
+    """Refuse before trying when no route and no handler here names the handler."""
+    if missing_handler(known_handlers(container), letter):
         raise DeadLetterNotRetryable(
-            f"dead letter {letter.id} is for handler {letter.handler!r}, which is not "
-            "registered in this command: pass the --app your workers use"
+            f"dead letter {letter.id} is for handler {letter.handler!r}, which no live worker "
+            "declares (hexbus routes) and this command does not register: start a worker that "
+            "serves it, or pass the --app your workers use"
         )
 
 
@@ -245,7 +245,7 @@ def remove_dead_letter(
 def retry_all_dead_letters(yes: YesOption = False, app: AppOption = None) -> None:
     """Retry every retryable dead letter, oldest first, with a progress bar (asks first unless --yes).
 
-    Dead letters that cannot be retried (an unreadable message, a handler this command does not know: pass --app) are kept and counted.
+    Dead letters that cannot be retried (an unreadable message, a handler no worker declares and this command does not know) are kept and counted.
     """
     container = open_container(app)
     port = container.dead_letters()
@@ -272,9 +272,9 @@ def retry_all_dead_letters(yes: YesOption = False, app: AppOption = None) -> Non
             retried = port.retry_all(advance)
         left = port.count()
         # Only when some are left: reading them all is the one costly step here.
-        processor = container.processor()
+        known = known_handlers(container) if left else frozenset()
         unknown = (
-            sum(1 for letter in _every_letter(container) if missing_handler(processor, letter))
+            sum(1 for letter in _every_letter(container) if missing_handler(known, letter))
             if left
             else 0
         )
@@ -284,8 +284,9 @@ def retry_all_dead_letters(yes: YesOption = False, app: AppOption = None) -> Non
     )
     if unknown:
         errors.print(
-            f"[yellow]warning:[/] {unknown:,} dead letter(s) are for handlers not registered "
-            "in this command and were kept: pass the --app your workers use"
+            f"[yellow]warning:[/] {unknown:,} dead letter(s) are for handlers no worker declares "
+            "and this command does not register, and were kept: start a worker that serves "
+            "them, or pass the --app your workers use"
         )
 
 

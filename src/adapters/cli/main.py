@@ -25,6 +25,7 @@ from .apps import AppOption, require_app
 from .dead_letters import dead_letters
 from .events import events
 from .operations import clean, dashboard, queues, stats
+from .routes import routes
 from .scheduling import scheduler, schedules
 from .worker import worker, worker_process
 
@@ -148,6 +149,7 @@ app.command()(stats)
 app.add_typer(events)
 app.add_typer(dead_letters)
 app.add_typer(queues)
+app.add_typer(routes)
 app.command()(clean)
 app.command()(dashboard)
 

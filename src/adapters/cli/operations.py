@@ -23,14 +23,14 @@ from typing import Annotated, Any
 
 import redis
 import typer
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
 from ...container import Container, create_container
 from ...domain.errors import EventBusUnavailable, HexbusError
-from ...ports.monitoring import HandlerState, QueueStats
+from ...ports.monitoring import HandlerState, QueueStats, UnroutedStats
 from .apps import AppOption, load_app
 
 # Piped output (CI logs, grep) gets wide tables instead of rich's 80-column default.
@@ -116,11 +116,18 @@ def milliseconds(duration: timedelta | None) -> float | None:
 # --- hexbus stats -------------------------------------------------------------------------------
 
 
-def stats_json(stats: list[QueueStats], bus: str) -> dict[str, Any]:
+def stats_json(
+    stats: list[QueueStats], bus: str, unrouted: list[UnroutedStats] | None = None
+) -> dict[str, Any]:
     """The machine form of ``hexbus stats`` (field names as in the HTTP API's queue stats)."""
+    unrouted = unrouted or []
     return {
         "at": iso(datetime.now(UTC)),
         "bus": bus,
+        "unrouted": [
+            {"event_type": u.event_type, "count": u.count, "kept": u.kept} for u in unrouted
+        ],
+        "unrouted_total": sum(u.count for u in unrouted),
         "queues": [
             {
                 "queue": s.queue,
@@ -175,6 +182,29 @@ def stats_table(stats: list[QueueStats]) -> Table:
     return table
 
 
+def unrouted_table(unrouted: list[UnroutedStats]) -> Table:
+    """Events accepted while no handler subscribed to their type (ADR 0015), per type."""
+    width = max((len(u.event_type) for u in unrouted), default=0)
+    table = Table(
+        title="events no handler subscribes to (unrouted)",
+        caption="kept ones go to the first handlers that subscribe to their type "
+        "(HEXBUS_UNROUTED, HEXBUS_UNROUTED_RETENTION); see 'hexbus routes'",
+    )
+    table.add_column("event type", no_wrap=True, min_width=max(width, len("event type")))
+    table.add_column("unrouted", justify="right")
+    table.add_column("kept", justify="right")
+    for u in unrouted:
+        table.add_row(escape(u.event_type), f"[yellow]{u.count:,}[/]", f"{u.kept:,}")
+    return table
+
+
+def stats_view(stats: list[QueueStats], unrouted: list[UnroutedStats]) -> RenderableType:
+    """The queue table, and the unrouted table when some event was unrouted."""
+    if not unrouted:
+        return stats_table(stats)
+    return Group(stats_table(stats), unrouted_table(unrouted))
+
+
 def stats(
     json_output: JsonOption = False,
     watch: Annotated[
@@ -191,37 +221,40 @@ def stats(
     ] = None,
     app: AppOption = None,
 ) -> None:
-    """Show every queue's counts: waiting, scheduled, running, succeeded and failed in the stats window, dead letters, throughput per minute, mean handler time, and whether it is paused.
+    """Show every queue's counts: waiting, scheduled, running, succeeded and failed in the stats window, dead letters, throughput per minute, mean handler time, and whether it is paused; and the events accepted while no handler subscribed to their type (unrouted), per type.
 
     Counts come from counters Redis keeps, so this is as quick with a million events queued as with ten. The window is HEXBUS_STATS_WINDOW_MINUTES (default 15).
     """
     container = open_container(app)
     monitor = container.monitor()
     bus = "queue" if container.settings().use_queue_event_bus else "in_memory"
+
+    def read() -> tuple[list[QueueStats], list[UnroutedStats]]:
+        return monitor.queue_stats(), monitor.unrouted()
+
     with operator_errors(container):
         if watch is None:
-            current = monitor.queue_stats()
+            current, unrouted = read()
             if json_output:
-                emit_json(stats_json(current, bus))
+                emit_json(stats_json(current, bus, unrouted))
             else:
-                console.print(stats_table(current))
+                console.print(stats_view(current, unrouted))
             return
         try:
             if json_output:
                 while True:
-                    emit_json(stats_json(monitor.queue_stats(), bus), compact=True)
+                    current, unrouted = read()
+                    emit_json(stats_json(current, bus, unrouted), compact=True)
                     time.sleep(watch)
             if not console.is_terminal:
                 # Live redraws in place, which a pipe or a log cannot show: append instead.
                 while True:
-                    console.print(stats_table(monitor.queue_stats()))
+                    console.print(stats_view(*read()))
                     time.sleep(watch)
-            with Live(
-                stats_table(monitor.queue_stats()), console=console, auto_refresh=False
-            ) as live:
+            with Live(stats_view(*read()), console=console, auto_refresh=False) as live:
                 while True:
                     time.sleep(watch)
-                    live.update(stats_table(monitor.queue_stats()), refresh=True)
+                    live.update(stats_view(*read()), refresh=True)
         except KeyboardInterrupt:
             pass  # Ctrl-C is how --watch ends: not an error
 

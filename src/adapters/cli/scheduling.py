@@ -63,7 +63,11 @@ def scheduler(
         container.redis_keys(),
         broker_id="scheduler",
         queues=handler_queues(container.processor()),
-        timings=MaintenanceTimings(heartbeat_timeout=settings.worker.heartbeat_timeout),
+        timings=MaintenanceTimings(
+            heartbeat_timeout=settings.worker.heartbeat_timeout,
+            route_grace=settings.worker.route_grace,
+            unrouted_retention=settings.unrouted_retention,
+        ),
         clock=container.clock(),
     )
     stopping = threading.Event()

@@ -8,7 +8,7 @@ operator has one place to look.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,6 +26,7 @@ from .codec import dump_dead_letter, load_dead_letter
 from .connection import translated, with_retries
 from .keys import RedisKeys
 from .messages import build_message, queue_for
+from .routes import RedisRoutes
 from .scripts import Scripts
 from .tracking import Tracking, minute_of, ms
 
@@ -45,6 +46,7 @@ class RedisDeadLetters:
         *,
         retention: timedelta,
         tracking: Tracking | None = None,
+        routes: RedisRoutes | None = None,
     ) -> None:
         self._client = client
         self._keys = keys
@@ -53,6 +55,7 @@ class RedisDeadLetters:
         self._clock = clock
         self.retention = retention
         self.tracking = tracking or Tracking()
+        self._routes = routes
 
     # --- recording (workers) ---------------------------------------------------------------
 
@@ -125,20 +128,29 @@ class RedisDeadLetters:
         return int(self._client.zcard(self._keys.dead))
 
     def retry(self, dead_letter_id: str) -> None:
-        """Send it again to its handler, attempts counted afresh; atomic, so never twice."""
+        """Send it again to its handler, attempts counted afresh; atomic, so never twice.
+
+        The handler's queue is its route's (ADR 0015), so an operator's process needs no
+        handler registry; without a route (no live worker declared it for the grace period),
+        this process's own registry may still name it.
+        """
+        self._retry(dead_letter_id, self._route_queues())
+
+    def _retry(self, dead_letter_id: str, route_queues: Mapping[str, str]) -> None:
         dead_letter = self.get(dead_letter_id)
-        if dead_letter.handler is None:
+        handler = dead_letter.handler
+        if handler is None:
             raise DeadLetterNotRetryable(
                 f"dead letter {dead_letter_id} ({dead_letter.reason.value}) names no handler: "
                 f"it is kept for inspection; remove it when done. Error: {dead_letter.error}"
             )
-        try:
-            spec = self._processor.get(dead_letter.handler)
-        except UnknownHandler:
+        queue = self._queue_of(handler, route_queues)
+        if queue is None:
             raise DeadLetterNotRetryable(
-                f"dead letter {dead_letter_id} is for handler {dead_letter.handler!r}, which "
-                "this process does not have; register it or remove the dead letter"
-            ) from None
+                f"dead letter {dead_letter_id} is for handler {handler!r}, which no worker "
+                "declares (hexbus routes) and this process does not have; start a worker that "
+                "serves it, or remove the dead letter"
+            )
         try:
             json.loads(dead_letter.message)
         except ValueError:
@@ -147,8 +159,8 @@ class RedisDeadLetters:
             ) from None
         now = self._clock.now()
         message = build_message(
-            queue=queue_for(spec),
-            handler=spec.name,
+            queue=queue,
+            handler=handler,
             envelope_json=dead_letter.message,
             # With the handler, the event id makes the message_id; a dead letter without one
             # (an unreadable event) is named after itself.
@@ -166,7 +178,7 @@ class RedisDeadLetters:
                 self._keys.status(dead_letter.event_id or "none"),
                 self._keys.stats(dead_letter.queue),
             ],
-            args=[dead_letter_id, message.redis_id, message.body, spec.name, _ms(now)],
+            args=[dead_letter_id, message.redis_id, message.body, handler, _ms(now)],
         )
         if not done:
             raise DeadLetterNotFound(dead_letter_id)
@@ -175,10 +187,11 @@ class RedisDeadLetters:
     def retry_all(self, progress: Progress | None = None) -> int:
         """Retry every retryable dead letter, oldest first, reporting progress."""
         ids = [_text(i) for i in self._client.zrange(self._keys.dead, 0, -1)]  # type: ignore[arg-type]
+        route_queues = self._route_queues()
         retried = 0
         for done, dead_letter_id in enumerate(ids, start=1):
             try:
-                self.retry(dead_letter_id)
+                self._retry(dead_letter_id, route_queues)
                 retried += 1
             except (DeadLetterNotRetryable, DeadLetterNotFound):
                 pass
@@ -207,6 +220,22 @@ class RedisDeadLetters:
                 args=[dead_letter_id, self._keys.stats_template],
             )
         return len(stale)
+
+    @translated
+    def _route_queues(self) -> dict[str, str]:
+        """Handler -> its route's queue (one read of the route table)."""
+        if self._routes is None:
+            return {}
+        return {route.handler: route.queue for route in self._routes.read().routes}
+
+    def _queue_of(self, handler: str, route_queues: Mapping[str, str]) -> str | None:
+        """Where a retry of ``handler`` goes: its route's queue, else its spec's here."""
+        if handler in route_queues:
+            return route_queues[handler]
+        try:
+            return queue_for(self._processor.get(handler))
+        except UnknownHandler:
+            return None
 
     def _read_page(self, offset: int, limit: int) -> tuple[Sequence[str], int]:
         pipe = self._client.pipeline(transaction=False)

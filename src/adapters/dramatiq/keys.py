@@ -14,7 +14,7 @@ key                        type   holds                                       re
 {ns}:{queue}.msgs          HASH   message id -> Dramatiq message JSON          until acked
 {ns}:__acks__.{b}.{queue}  SET    ids fetched by broker b, not yet acked      until ack/recovery
 {ns}:__heartbeats__        ZSET   broker id -> last heartbeat (ms)            reaped when dead
-{ns}:published:{event_id}  STRING token|event type|published ms (dedup)     idempotency TTL
+{ns}:published:{event_id}  STRING token|type|ms|handlers (dedup)              idempotency TTL
 {ns}:done:{event_id}       HASH   handler name -> success time (ms)           idempotency TTL
 {ns}:schedule              ZSET   entry id -> due time (ms)                   until moved
 {ns}:schedule:items        HASH   entry id -> header line + envelope          until moved
@@ -29,16 +29,28 @@ key                        type   holds                                       re
 {ns}:stats:{queue}:{min}   HASH   succeeded, failed, dead, duration_ms / min  2 h
 {ns}:paused                SET    paused queue names                          until resumed
 {ns}:queues                SET    every queue a worker has served             permanent
+{ns}:routes:table          HASH   handler -> queue|since|owner|started|type   until pruned
+{ns}:routes:version        STRING route table version (a fresh token)         permanent
+{ns}:routes:seen           ZSET   handler -> last declared (ms)               until pruned
+{ns}:routes:workers        HASH   broker id -> its declaration (JSON)         until it exits
+{ns}:unrouted:counts       HASH   event type -> accepted with no route        permanent
+{ns}:unrouted:kept:{type}  ZSET   kept unrouted events, by sequence number    unrouted TTL
+{ns}:unrouted:given:{type} HASH   handler -> last kept event handed to it     unrouted TTL
 ========================== ====== =========================================== ==============
+
+The ``routes:*`` keys are the subscriptions (ADR 0015): workers declare the handlers they serve
+(``declare_routes.lua``), publishers fan out from them, and ``prune_routes.lua`` removes those
+no live worker has declared for the grace period.
 
 ``{ns}:published:{event_id}:redelivery:{token}`` (STRING, 1 s) is the throw-away dedup key of
 one :meth:`DramatiqEventBus.redeliver` call.
 
 Scripts get their keys from here: as KEYS when the caller knows them, and as templates when the
 script only learns the name as it goes (the queue of a schedule entry or a dead letter, a dead
-broker's acks sets): a template is the key with ``<queue>``, ``<event>`` or ``<broker>`` where
-that name goes (``hexbus:stats:<queue>``), made by the same method that makes the key, so the
-two cannot disagree and no script writes a key name of its own (ADR 0008, 0012).
+broker's acks sets, the kept events of a type): a template is the key with ``<queue>``,
+``<event>``, ``<type>`` or ``<broker>`` where that name goes (``hexbus:stats:<queue>``), made by
+the same method that makes the key, so the two cannot disagree and no script writes a key name
+of its own (ADR 0008, 0012).
 """
 
 from __future__ import annotations
@@ -56,6 +68,8 @@ EVENT_HOLE: Final = "<event>"
 """Where an event id goes in a key template."""
 BROKER_HOLE: Final = "<broker>"
 """Where a broker (worker process) id goes in a key template."""
+TYPE_HOLE: Final = "<type>"
+"""Where an event type goes in a key template."""
 
 
 def _no_holes(instance: object, attribute: object, namespace: str) -> None:
@@ -162,6 +176,44 @@ class RedisKeys:
         """Every queue some worker served: lets recovery visit them without KEYS."""
         return f"{self.namespace}:queues"
 
+    # --- routes: the subscriptions workers declare (ADR 0015) -------------------------------
+
+    @property
+    def routes(self) -> str:
+        """Handler name -> ``queue|since ms|owner broker|owner started ms|event type``."""
+        return f"{self.namespace}:routes:table"
+
+    @property
+    def routes_version(self) -> str:
+        """A fresh token each time a route is added, changed or removed; publishers compare
+        it with the version of the table they cached."""
+        return f"{self.namespace}:routes:version"
+
+    @property
+    def routes_seen(self) -> str:
+        """Handler name -> when a worker last declared it (ms): what pruning reads."""
+        return f"{self.namespace}:routes:seen"
+
+    @property
+    def route_workers(self) -> str:
+        """Broker id -> the routes that worker declares, and since when (JSON)."""
+        return f"{self.namespace}:routes:workers"
+
+    @property
+    def unrouted(self) -> str:
+        """Event type -> how many events of it were accepted while no route had its type."""
+        return f"{self.namespace}:unrouted:counts"
+
+    def unrouted_kept(self, event_type: str) -> str:
+        """Unrouted events of ``event_type`` kept for handlers that subscribe later, each
+        scored by a sequence number of its type."""
+        return f"{self.namespace}:unrouted:kept:{event_type}"
+
+    def unrouted_given(self, event_type: str) -> str:
+        """Handler -> the sequence number of the last kept event of ``event_type`` handed to
+        it: each handler gets each kept event once."""
+        return f"{self.namespace}:unrouted:given:{event_type}"
+
     # --- templates, for scripts that learn a name as they go ------------------------------
 
     @property
@@ -193,3 +245,18 @@ class RedisKeys:
     def status_template(self) -> str:
         """:meth:`status` with ``<event>``."""
         return self.status(EVENT_HOLE)
+
+    @property
+    def published_template(self) -> str:
+        """:meth:`published` with ``<event>``."""
+        return self.published(EVENT_HOLE)
+
+    @property
+    def unrouted_kept_template(self) -> str:
+        """:meth:`unrouted_kept` with ``<type>``."""
+        return self.unrouted_kept(TYPE_HOLE)
+
+    @property
+    def unrouted_given_template(self) -> str:
+        """:meth:`unrouted_given` with ``<type>``."""
+        return self.unrouted_given(TYPE_HOLE)

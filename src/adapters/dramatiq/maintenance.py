@@ -7,6 +7,10 @@
   runs) move into their queues (``move_due.lua``; safe with any number of movers).
 * Recovery: every ``recover_interval``, the in-flight messages of brokers whose heartbeat is
   older than ``heartbeat_timeout`` go back to the head of their queues (``recover.lua``).
+* Routes (a worker's, ADR 0015): at start and with every heartbeat the process declares the
+  routes of the handlers it serves (``declare_routes.lua``, which also hands kept unrouted
+  events to the routes of their type), removes the routes no worker declared for
+  ``route_grace`` and drops kept events past ``unrouted_retention``.
 
 So a SIGKILLed worker's messages run again within heartbeat_timeout + recover_interval
 (defaults 10 s + 1 s), instead of Dramatiq's 60 s plus minutes of chance (ADR 0007).
@@ -26,6 +30,7 @@ from ...ports.clock import Clock
 from ..clocks import SystemClock
 from .keys import RedisKeys
 from .messages import MESSAGE_TEMPLATE
+from .routes import Declaration, RedisRoutes
 from .scripts import Scripts
 
 log = logging.getLogger("hexbus.maintenance")
@@ -41,10 +46,17 @@ class MaintenanceTimings:
     recover_interval: timedelta = timedelta(seconds=1)
     move_batch: int = 500
     status_ttl: timedelta = timedelta(days=7)
+    route_grace: timedelta = timedelta(hours=1)
+    """How long a route stays once no live worker declares it (``HEXBUS_ROUTE_GRACE``)."""
+    unrouted_retention: timedelta = timedelta(days=7)
+    """How long an unrouted event is kept (``HEXBUS_UNROUTED_RETENTION``): a delayed one the
+    mover finds still unrouted when due, and the horizon of the kept events it hands out."""
 
     def __attrs_post_init__(self) -> None:
         if self.heartbeat_timeout < 3 * self.heartbeat_interval:
             raise ValueError("heartbeat_timeout must be at least 3 heartbeat intervals")
+        if self.route_grace < self.heartbeat_timeout:
+            raise ValueError("route_grace must be at least the heartbeat timeout")
 
 
 class Maintenance:
@@ -59,6 +71,8 @@ class Maintenance:
         queues: Iterable[str],
         timings: MaintenanceTimings | None = None,
         clock: Clock | None = None,
+        routes: RedisRoutes | None = None,
+        declaration: Declaration | None = None,
     ) -> None:
         self._client = client
         self._keys = keys
@@ -67,6 +81,8 @@ class Maintenance:
         self._queues = sorted(set(queues))
         self.timings = timings or MaintenanceTimings()
         self._clock = clock or SystemClock()
+        self._routes = routes
+        self._declaration = declaration if routes is not None else None
         # What the scripts fill in as they go, from the one place that names each key and
         # writes the message format (ADR 0012).
         self._move_args: list[str | int] = [
@@ -78,6 +94,9 @@ class Maintenance:
             keys.wake_template,
             keys.stats_template,
             keys.status_template,
+            keys.unrouted_kept_template,
+            int(self.timings.unrouted_retention.total_seconds() * 1000),
+            keys.unrouted_given_template,
         ]
         self._recover_args: list[str | int] = [
             int(self.timings.heartbeat_timeout.total_seconds() * 1000),
@@ -90,16 +109,24 @@ class Maintenance:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        """Announce the queues and start the loops."""
+        """Announce the queues and the routes, and start the loops.
+
+        The routes are declared before this returns, so an event published once the worker
+        has started is routed to it.
+        """
         if self._queues:
             self._client.sadd(self._keys.queues, *self._queues)
         self.beat()
+        self.declare_routes()
         t = self.timings
-        for name, interval, step in (
+        loops: list[tuple[str, timedelta, object]] = [
             ("heartbeat", t.heartbeat_interval, self.beat),
             ("mover", t.move_interval, self.move_due),
             ("recovery", t.recover_interval, self.recover),
-        ):
+        ]
+        if self._routes is not None:
+            loops.append(("routes", t.heartbeat_interval, self.upkeep_routes))
+        for name, interval, step in loops:
             thread = threading.Thread(
                 target=self._loop, args=(interval, step), name=f"hexbus-{name}", daemon=True
             )
@@ -132,6 +159,12 @@ class Maintenance:
         self._client.zrem(self._keys.heartbeats, self._broker_id)
         return True
 
+    def withdraw_routes(self) -> None:
+        """Take this process's route declaration back as it leaves (its routes stay until no
+        live worker has declared them for the grace period, or ``hexbus routes prune``)."""
+        if self._routes is not None and self._declaration is not None:
+            self._routes.withdraw(self._declaration.broker_id)
+
     # --- one step of each loop (public so tests and ``hexbus scheduler`` can drive them) ----
 
     def beat(self) -> None:
@@ -144,7 +177,7 @@ class Maintenance:
         while True:
             count = int(
                 self._scripts.move_due(
-                    keys=[self._keys.schedule, self._keys.schedule_items],
+                    keys=[self._keys.schedule, self._keys.schedule_items, self._keys.routes],
                     args=[self._now_ms(), *self._move_args],
                 )
             )
@@ -152,11 +185,52 @@ class Maintenance:
             if count < self.timings.move_batch:
                 return moved
 
+    def declare_routes(self) -> int:
+        """Declare (refresh) this process's routes; returns how many kept unrouted events
+        that handed to them."""
+        if self._routes is None or self._declaration is None:
+            return 0
+        declared = self._routes.declare(self._declaration)
+        if declared.changed:
+            log.info(
+                "routes declared: %s",
+                ", ".join(
+                    f"{r.event_type} -> {r.handler} ({r.queue})" for r in self._declaration.routes
+                ),
+            )
+        if declared.delivered:
+            log.warning(
+                "handed %d kept unrouted event(s) to the routes of their type",
+                declared.delivered,
+            )
+        return declared.delivered
+
+    def prune_routes(self) -> list[str]:
+        """Remove the routes no worker declared for the grace period; returns their handlers."""
+        if self._routes is None:
+            return []
+        pruned = self._routes.prune_stale()
+        if pruned:
+            log.warning(
+                "pruned the routes of %s: no live worker declared them for %s",
+                ", ".join(pruned),
+                self.timings.route_grace,
+            )
+        return pruned
+
+    def upkeep_routes(self) -> None:
+        """One step of the routes loop: refresh this process's routes, prune stale ones, and
+        drop kept unrouted events past their retention."""
+        self.declare_routes()
+        self.prune_routes()
+        if self._routes is not None:
+            self._routes.trim_unrouted()
+
     def recover(self) -> int:
         """Give dead brokers' in-flight messages back; returns how many."""
         recovered = int(
             self._scripts.recover(
-                keys=[self._keys.heartbeats, self._keys.queues],
+                keys=[self._keys.heartbeats, self._keys.queues, self._keys.route_workers],
                 args=[self._now_ms(), *self._recover_args],
             )
         )

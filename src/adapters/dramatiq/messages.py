@@ -126,6 +126,8 @@ def schedule_entry(
     published_ms: int,
     new_event: bool,
     track: bool,
+    unrouted: bool = False,
+    keep: bool = True,
 ) -> str:
     """A schedule entry: a one-line JSON header, a newline, then the envelope once.
 
@@ -133,8 +135,10 @@ def schedule_entry(
     Dramatiq message from them and :data:`MESSAGE_TEMPLATE` when the entry is due, so a pending
     event stores its payload once, not once per handler inside escaped JSON (ADR 0009).
     ``new_event`` says the event has no status record yet (a delayed event: the mover creates
-    it); ``track`` whether to keep one. The envelope is compact JSON and so holds no raw
-    newline.
+    it); ``track`` whether to keep one. ``unrouted`` says no route had the event's type when
+    it was published: the mover routes it when due, and if its type has no route then either,
+    keeps it for a later subscriber when ``keep`` (ADR 0015). The envelope is compact JSON and
+    so holds no raw newline.
     """
     header = {
         "e": event_id,
@@ -144,4 +148,7 @@ def schedule_entry(
         "n": 1 if new_event else 0,
         "k": 1 if track else 0,
     }
+    if unrouted:
+        header["u"] = 1
+        header["r"] = 1 if keep else 0
     return json.dumps(header, separators=(",", ":")) + "\n" + envelope_json

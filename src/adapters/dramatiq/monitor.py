@@ -17,12 +17,19 @@ import redis
 from ...application.processor import DomainEventsProcessor
 from ...domain.errors import UnknownHandler
 from ...ports.clock import Clock
-from ...ports.monitoring import EventStatus, HandlerState, HandlerStatus, QueueStats
+from ...ports.monitoring import (
+    EventStatus,
+    HandlerState,
+    HandlerStatus,
+    QueueStats,
+    UnroutedStats,
+)
 from ..clocks import SystemClock
 from .connection import translated
 from .dead_letters import RedisDeadLetters
 from .keys import RedisKeys
 from .messages import queue_for
+from .routes import RedisRoutes
 from .tracking import Tracking, minute_of
 
 
@@ -39,6 +46,7 @@ class RedisQueueMonitor:
         tracking: Tracking | None = None,
         heartbeat_timeout: timedelta = timedelta(seconds=10),
         clock: Clock | None = None,
+        routes: RedisRoutes | None = None,
     ) -> None:
         self._client = client
         self._clock = clock or SystemClock()
@@ -47,6 +55,9 @@ class RedisQueueMonitor:
         self._dead_letters = dead_letters
         self.tracking = tracking or Tracking()
         self._heartbeat_timeout = heartbeat_timeout
+        self._routes = routes or RedisRoutes(
+            client, keys, clock=self._clock, heartbeat_timeout=heartbeat_timeout
+        )
 
     # --- status -----------------------------------------------------------------------------
 
@@ -58,12 +69,13 @@ class RedisQueueMonitor:
             return self._scheduled_status(event_id) or self._queued_status(event_id)
         fields = {k.decode(): v.decode() for k, v in raw.items()}
         names = [n for n in fields.get("_handlers", "").split(",") if n]
+        queues = self._queues_of(names)
         return EventStatus(
             event_id=event_id,
             event_type=fields.get("_type"),
             published_at=_time(fields.get("_published")),
             due_at=_time(fields.get("_due")),
-            handlers=tuple(self._handler_status(name, fields) for name in names),
+            handlers=tuple(self._handler_status(name, queues, fields) for name in names),
         )
 
     def _scheduled_status(self, event_id: UUID) -> EventStatus | None:
@@ -95,36 +107,57 @@ class RedisQueueMonitor:
     def _queued_status(self, event_id: UUID) -> EventStatus | None:
         """Accepted and waiting, no handler started yet: the published key says enough.
 
-        Its value is ``token|event type|published ms`` (publish.lua); the handlers are the
-        registry's for that type. Status records are created when a handler starts.
+        Its value is ``token|event type|published ms|handlers`` (publish.lua), the handlers
+        being the routes it was fanned out to (ADR 0015); a key written before them has no
+        handler part, and the registry's handlers for the type stand in. Status records are
+        created when a handler starts.
         """
         raw: bytes | None = self._client.get(self._keys.published(event_id))  # type: ignore[assignment]
         if raw is None or not self.tracking.enabled:
             return None
-        parts = raw.decode().split("|")
-        if len(parts) != 3:
+        _, sep, rest = raw.decode().partition("|")
+        parts = rest.rsplit("|", 2)
+        if not sep or len(parts) < 2:
             return None
-        _, event_type, published_ms = parts
+        if len(parts) == 3:
+            event_type, published_ms, handlers = parts
+            names = [name for name in handlers.split(",") if name]
+        else:
+            event_type, published_ms = parts
+            names = [spec.name for spec in self._processor.handlers_for(event_type)]
+        queues = self._queues_of(names)
         return EventStatus(
             event_id=event_id,
             event_type=event_type,
             published_at=_time(published_ms),
             due_at=None,
             handlers=tuple(
-                HandlerStatus(handler=spec.name, queue=queue_for(spec), state=HandlerState.QUEUED)
-                for spec in self._processor.handlers_for(event_type)
+                HandlerStatus(handler=name, queue=queues[name], state=HandlerState.QUEUED)
+                for name in names
             ),
         )
 
-    def _handler_status(self, name: str, fields: dict[str, str]) -> HandlerStatus:
-        try:
-            queue = queue_for(self._processor.get(name))
-        except UnknownHandler:
-            queue = "?"
+    def _queues_of(self, names: list[str]) -> dict[str, str]:
+        """Each handler's queue: its route's, else its spec's in this process, else ``?``."""
+        routes = {route.handler: route.queue for route in self._routes.read().routes}
+        queues = {}
+        for name in names:
+            queue = routes.get(name)
+            if queue is None:
+                try:
+                    queue = queue_for(self._processor.get(name))
+                except UnknownHandler:
+                    queue = "?"
+            queues[name] = queue
+        return queues
+
+    def _handler_status(
+        self, name: str, queues: dict[str, str], fields: dict[str, str]
+    ) -> HandlerStatus:
         duration = fields.get(f"{name}|d")
         return HandlerStatus(
             handler=name,
-            queue=queue,
+            queue=queues[name],
             state=HandlerState(fields.get(f"{name}|s", "queued")),
             attempts=int(fields.get(f"{name}|a", "0")),
             last_error=fields.get(f"{name}|e") or None,
@@ -200,6 +233,12 @@ class RedisQueueMonitor:
                 )
             )
         return stats
+
+    @translated
+    def unrouted(self) -> list[UnroutedStats]:
+        """Per event type, the events accepted with no route, and those still kept: one
+        round trip (``unrouted_stats.lua``), whatever the number of events."""
+        return self._routes.unrouted_stats()
 
     # --- cleaning ----------------------------------------------------------------------------
 

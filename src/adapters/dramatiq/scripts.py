@@ -24,6 +24,11 @@ class Scripts:
 
     publish: Script
     publish_later: Script
+    publish_unrouted: Script
+    declare_routes: Script
+    prune_routes: Script
+    unrouted_stats: Script
+    trim_unrouted: Script
     move_due: Script
     defer: Script
     dead_letter: Script

@@ -311,6 +311,14 @@ HEARTBEAT_TIMEOUT: Final = Setting(
     description="seconds of silence after which a worker counts as dead and its messages "
     "run elsewhere",
 )
+ROUTE_GRACE: Final = Setting(
+    name="HEXBUS_ROUTE_GRACE",
+    parse=seconds(),
+    default=timedelta(hours=1),
+    description="seconds a route stays once no live worker declares it (a handler removed "
+    "by a deploy, or all its workers down), before any worker prunes it; 'hexbus routes "
+    "prune' removes such routes at once",
+)
 SHUTDOWN_TIMEOUT: Final = Setting(
     name="HEXBUS_SHUTDOWN_TIMEOUT",
     parse=seconds(),
@@ -348,3 +356,12 @@ class WorkerSettings(SettingsGroup):
     shutdown_timeout: timedelta = setting(SHUTDOWN_TIMEOUT)
     crash_loop_exits: int = setting(CRASH_LOOP_EXITS)
     crash_loop_window: timedelta = setting(CRASH_LOOP_WINDOW)
+    route_grace: timedelta = setting(ROUTE_GRACE)
+
+    def __attrs_post_init__(self) -> None:
+        if self.route_grace < self.heartbeat_timeout:
+            raise ConfigurationError(
+                ROUTE_GRACE.name,
+                f"must be at least {HEARTBEAT_TIMEOUT.name} ({self.heartbeat_timeout}): a "
+                "route of a live worker must never look stale",
+            )

@@ -28,6 +28,7 @@ from dramatiq.middleware import CurrentMessage
 from ...application.delivery import HandlerRunner
 from ...application.observers import ObserverGroup
 from ...application.processor import DomainEventsProcessor
+from ...application.unrouted import UnroutedPolicy
 from ...domain.serialization import EventSerializer
 from ...ports.clock import Clock
 from ...ports.observer import BusObserver
@@ -38,6 +39,7 @@ from .delivery import Deliverer
 from .keys import RedisKeys
 from .maintenance import Maintenance, MaintenanceTimings
 from .messages import ACTOR_NAME, queue_for
+from .routes import Declaration, RedisRoutes
 from .scripts import Scripts
 from .settlement import Settlement
 from .timeouts import Watchdog
@@ -54,9 +56,11 @@ def handler_queues(processor: DomainEventsProcessor) -> tuple[str, ...]:
 class WorkerRuntime:
     """Consumes ``queues`` with ``threads`` worker threads in this process.
 
-    ``broker_id`` is this process's identity in Redis (its heartbeat and acks sets); a fresh
-    one by default. The rest defaults to production's values; the container's
-    ``worker_runtime`` provider passes the configured ones.
+    ``broker_id`` is this process's identity in Redis (its heartbeat, acks sets and route
+    declaration); a fresh one by default. It declares the routes of the handlers it serves
+    (those of ``processor`` on ``queues``) when it starts, so publishers with no handler
+    registry reach them (ADR 0015). The rest defaults to production's values; the
+    container's ``worker_runtime`` provider passes the configured ones.
     """
 
     def __init__(
@@ -134,6 +138,18 @@ class WorkerRuntime:
         )
         for queue in self.queues:
             self.broker.declare_queue(queue)
+        self.routes = RedisRoutes(
+            client,
+            self.keys,
+            clock=clock,
+            heartbeat_timeout=timings.heartbeat_timeout,
+            grace=timings.route_grace,
+            # A worker only hands kept events out: keeping or not is the publisher's policy.
+            unrouted=UnroutedPolicy(retention=timings.unrouted_retention),
+        )
+        self.declaration = Declaration.of(
+            processor, self.queues, broker_id=self.broker_id, started=clock.now()
+        )
         self.maintenance = Maintenance(
             client,
             self.keys,
@@ -141,6 +157,8 @@ class WorkerRuntime:
             queues=self.queues,
             timings=timings,
             clock=clock,
+            routes=self.routes,
+            declaration=self.declaration,
         )
         self.worker = dramatiq.Worker(
             self.broker,
@@ -167,7 +185,9 @@ class WorkerRuntime:
         self.settlement.stop()
         self.maintenance.stop()
         # Only when nothing is left in flight; if Redis is away, the heartbeat expires and
-        # recovery returns whatever our acks sets still hold.
+        # recovery returns whatever our acks sets still hold (and drops our declaration).
+        with contextlib.suppress(redis.RedisError):
+            self.maintenance.withdraw_routes()
         with contextlib.suppress(redis.RedisError):
             self.maintenance.forget()
         self.watchdog.stop()

@@ -23,9 +23,11 @@ def queue_stats(services: ServicesDep) -> QueuesOut:
 
     The badge is ``warning`` when the failure rate is above HEXBUS_ALERT_FAILURE_RATE or the
     backlog (messages waiting) above HEXBUS_ALERT_BACKLOG, ``busy`` while anything waits or
-    runs, else ``healthy``; ``health`` is the worst of them. Open to read.
+    runs, else ``healthy``; ``health`` is the worst of them. ``unrouted`` counts, per event
+    type, the events accepted while no handler subscribed to it. Open to read.
     """
-    return QueuesOut.from_stats(services.monitor.queue_stats(), services.thresholds)
+    monitor = services.monitor
+    return QueuesOut.from_stats(monitor.queue_stats(), services.thresholds, monitor.unrouted())
 
 
 def _known(services: Services, queue: str) -> None:

@@ -14,7 +14,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...ports.dead_letters import DeadLetter, DeadLetterPage
-from ...ports.monitoring import EventStatus, HandlerStatus, QueueStats
+from ...ports.monitoring import EventStatus, HandlerStatus, QueueStats, UnroutedStats
 from .badges import Badge, Thresholds, backlog, badge, worst
 
 MAX_OLDER_THAN_SECONDS = 10 * 365 * 24 * 3600
@@ -98,23 +98,48 @@ class QueueStatsOut(BaseModel):
         )
 
 
+class UnroutedOut(BaseModel):
+    """Events of one type accepted while no handler subscribed to it (ADR 0015)."""
+
+    event_type: str
+    count: int = Field(description="Every event of this type accepted with no route.")
+    kept: int = Field(
+        description="Of those, the ones still kept for a handler that subscribes later."
+    )
+
+
 class QueuesOut(BaseModel):
-    """Every known queue, and the worst badge among them."""
+    """Every known queue, and the worst badge among them; and the unrouted events."""
 
     queues: list[QueueStatsOut]
     health: Badge
     thresholds: ThresholdsOut
+    unrouted: list[UnroutedOut] = Field(
+        default_factory=list,
+        description="Per event type, events accepted while no handler subscribed to it.",
+    )
+    unrouted_total: int = Field(default=0, description="The sum of the unrouted counts.")
 
     @classmethod
-    def from_stats(cls, stats: list[QueueStats], thresholds: Thresholds) -> QueuesOut:
-        """Stats of every queue, badged."""
+    def from_stats(
+        cls,
+        stats: list[QueueStats],
+        thresholds: Thresholds,
+        unrouted: list[UnroutedStats] | None = None,
+    ) -> QueuesOut:
+        """Stats of every queue, badged, and the unrouted counts."""
         queues = [QueueStatsOut.from_stats(s, thresholds) for s in stats]
+        unrouted = unrouted or []
         return cls(
             queues=queues,
             health=worst(q.health for q in queues),
             thresholds=ThresholdsOut(
                 failure_rate=thresholds.failure_rate, backlog=thresholds.backlog
             ),
+            unrouted=[
+                UnroutedOut(event_type=u.event_type, count=u.count, kept=u.kept) for u in unrouted
+            ],
+            unrouted_total=sum(u.count for u in unrouted),
         )
 
 

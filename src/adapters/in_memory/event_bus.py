@@ -15,7 +15,12 @@ against both), with these differences of mechanism only:
 * scheduled events wait in a heap ordered by due time and fire on :meth:`advance` (virtual
   time) or :meth:`run_due`;
 * a timeout cannot interrupt a handler running in the caller's thread, so an attempt that
-  overran its timeout counts as failed and its success is not recorded.
+  overran its timeout counts as failed and its success is not recorded;
+* its routes are its processor (ADR 0015): an event no handler is registered for is counted
+  (:meth:`unrouted_stats`) and, unless the policy says count only, kept for the retention; the
+  bus listens to the processor's registrations, and each handler registered for the type gets
+  each kept event once, at the next :meth:`run_due` or :meth:`advance` (at once on a real
+  clock), as the routes a worker declares on Redis do.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from ...application.delivery import AttemptResult, HandlerRunner, StoreLedger, d
 from ...application.due_time import due_time
 from ...application.observers import ObserverGroup
 from ...application.processor import DomainEventsProcessor
+from ...application.unrouted import UnroutedPolicy
 from ...domain.errors import DeadLetterNotRetryable
 from ...domain.events import DomainEvent
 from ...domain.serialization import EventSerializer
@@ -43,6 +49,7 @@ from ...ports.dead_letters import DeadLetter
 from ...ports.event_bus import PublishOutcome, PublishResult
 from ...ports.handlers import HandlerSpec
 from ...ports.idempotency import IdempotencyStore
+from ...ports.monitoring import UnroutedStats
 from ...ports.observer import BusObserver
 from ...ports.schedules import TimerSource
 from ..clocks import SystemClock, VirtualClock
@@ -93,6 +100,7 @@ class InMemoryEventBus(RecordedEvents):
         raise_errors: bool = False,
         random_fraction: Callable[[], float] = random.random,
         record_limit: int = 10_000,
+        unrouted: UnroutedPolicy | None = None,
     ) -> None:
         self.processor = processor
         self.clock: Clock = clock or SystemClock()
@@ -120,6 +128,15 @@ class InMemoryEventBus(RecordedEvents):
         self._timers: list[TimerSource] = []
         self._published: deque[DomainEvent] = deque(maxlen=record_limit)
         self._runs: deque[HandlerRun] = deque(maxlen=record_limit)
+        self.unrouted = unrouted or UnroutedPolicy()
+        self._unrouted_counts: dict[str, int] = {}
+        # Per type: (sequence number, kept at, event), oldest first; and per type and handler,
+        # the sequence number of the last kept event it was given.
+        self._kept: dict[str, deque[tuple[int, datetime, DomainEvent]]] = {}
+        self._kept_ids: set[UUID] = set()
+        self._given: dict[str, dict[str, int]] = {}
+        self._released: deque[tuple[DomainEvent, HandlerSpec]] = deque()
+        processor.on_register(self._registered)
 
     # --- the EventBus port -----------------------------------------------------------------
 
@@ -143,11 +160,18 @@ class InMemoryEventBus(RecordedEvents):
                     self.observer.published(event, result)
                 return result
             self._published.append(event)
+            unrouted = not self.processor.handlers_for(event.event_type)
+            if unrouted:
+                counts = self._unrouted_counts
+                counts[event.event_type] = counts.get(event.event_type, 0) + 1
             if due_at is not None and due_at > self.clock.now():
-                self._hold(event, due_at)
-                result = PublishResult(event.event_id, PublishOutcome.SCHEDULED, due_at)
+                # Routed now, as on Redis: the handlers registered when it is published.
+                self._hold(event, due_at, self.processor.handlers_for(event.event_type) or None)
+                result = PublishResult(
+                    event.event_id, PublishOutcome.SCHEDULED, due_at, unrouted=unrouted
+                )
             else:
-                result = PublishResult(event.event_id, PublishOutcome.ACCEPTED)
+                result = PublishResult(event.event_id, PublishOutcome.ACCEPTED, unrouted=unrouted)
             if self.observer:
                 self.observer.published(event, result)
             if result.outcome is PublishOutcome.ACCEPTED:
@@ -181,7 +205,7 @@ class InMemoryEventBus(RecordedEvents):
             held = self._timeline.cancel(event_id)
             if held is None:
                 return False
-            self._hold(held.event, due_at)
+            self._hold(held.event, due_at, held.routes)
             return True
 
     # --- the QueueControl port --------------------------------------------------------------
@@ -220,7 +244,7 @@ class InMemoryEventBus(RecordedEvents):
         if not isinstance(clock, VirtualClock):
             raise TypeError("advance() needs the bus to run on a VirtualClock")
         target = clock.now() + delta
-        fired = 0
+        fired = self._dispatch_released()
         while True:
             with self._lock:
                 timer, timer_due = self._next_timer()
@@ -244,8 +268,10 @@ class InMemoryEventBus(RecordedEvents):
         return fired
 
     def run_due(self) -> int:
-        """Fire every scheduled event already due by the clock; returns how many."""
-        fired = sum(timer.run_due(self.clock.now()) for timer in self._timers)
+        """Fire every scheduled event already due by the clock, and hand kept unrouted events
+        to the handlers registered for their type since; returns how many."""
+        fired = self._dispatch_released()
+        fired += sum(timer.run_due(self.clock.now()) for timer in self._timers)
         while True:
             with self._lock:
                 due = self._timeline.pop_due(self.clock.now())
@@ -263,10 +289,77 @@ class InMemoryEventBus(RecordedEvents):
     # --- redelivery ------------------------------------------------------------------------
 
     def redeliver(self, event: DomainEvent) -> None:
-        """Deliver an event again, as an at-least-once broker may (contract tests use this)."""
+        """Deliver an event again, as an at-least-once broker may (contract tests use this).
+
+        To its type's handlers now; one with none is not counted or kept again."""
         with self._lock:
-            self._queue.append((event, None, 1))
+            self._queue.append((event, self.processor.handlers_for(event.event_type), 1))
             self._drain()
+
+    # --- unrouted events (ADR 0015) -----------------------------------------------------------
+
+    def unrouted_stats(self) -> list[UnroutedStats]:
+        """Per event type: events accepted with no handler, and those still kept (for any
+        handler registered later, within the retention)."""
+        with self._lock:
+            self._expire_kept()
+            return [
+                UnroutedStats(
+                    event_type=event_type,
+                    count=count,
+                    kept=len(self._kept.get(event_type, ())),
+                )
+                for event_type, count in sorted(self._unrouted_counts.items())
+            ]
+
+    def _keep(self, event: DomainEvent) -> None:
+        """Hold an event no handler took, for those that register later (called locked)."""
+        if not self.unrouted.keep or event.event_id in self._kept_ids:
+            return
+        self._expire_kept()
+        kept = self._kept.get(event.event_type)
+        if kept is None:  # nothing kept: the sequence starts again, and so do the cursors
+            kept = self._kept[event.event_type] = deque()
+            self._given.pop(event.event_type, None)
+        sequence = kept[-1][0] + 1 if kept else 1
+        kept.append((sequence, self.clock.now(), event))
+        self._kept_ids.add(event.event_id)
+
+    def _expire_kept(self) -> None:
+        horizon = self.clock.now() - self.unrouted.retention
+        for event_type, kept in list(self._kept.items()):
+            while kept and kept[0][1] < horizon:
+                self._kept_ids.discard(kept.popleft()[2].event_id)
+            if not kept:
+                del self._kept[event_type]
+                self._given.pop(event_type, None)
+
+    def _registered(self, spec: HandlerSpec) -> None:
+        """The processor registered a handler: the kept events of its type it was not given
+        yet are released to it, dispatched at the next step of time."""
+        with self._lock:
+            self._expire_kept()
+            kept = self._kept.get(spec.event_type)
+            if not kept:
+                return
+            given = self._given.setdefault(spec.event_type, {})
+            cursor = given.get(spec.name, 0)
+            fresh = [(sequence, event) for sequence, _, event in kept if sequence > cursor]
+            if not fresh:
+                return
+            given[spec.name] = fresh[-1][0]
+            self._released.extend((event, spec) for _, event in fresh)
+        self._tick_later()
+
+    def _dispatch_released(self) -> int:
+        with self._lock:
+            released = len(self._released)
+            while self._released:
+                event, spec = self._released.popleft()
+                self._queue.append((event, (spec,), 1))
+            if released:
+                self._drain()
+            return released
 
     # --- dispatching -----------------------------------------------------------------------
 
@@ -280,6 +373,8 @@ class InMemoryEventBus(RecordedEvents):
             while self._queue:
                 event, only, attempt = self._queue.popleft()
                 specs = only if only is not None else self.processor.handlers_for(event.event_type)
+                if only is None and not specs:
+                    self._keep(event)
                 for spec in specs:
                     self._deliver(event, spec, attempt)
         finally:
@@ -427,12 +522,16 @@ class InMemoryEventBus(RecordedEvents):
     def _due_at(self, delay: timedelta | None, at: datetime | None) -> datetime | None:
         return due_time(self.clock.now(), delay, at)
 
-    def _hold(self, event: DomainEvent, due_at: datetime) -> None:
-        self._timeline.hold(event, due_at)
+    def _hold(
+        self, event: DomainEvent, due_at: datetime, routes: tuple[HandlerSpec, ...] | None
+    ) -> None:
+        self._timeline.hold(event, due_at, routes=routes)
         self._tick_later()
 
     def _fire(self, due: Due) -> int:
-        self._queue.append((due.event, due.only, due.attempt))
+        self._queue.append(
+            (due.event, due.only if due.only is not None else due.routes, due.attempt)
+        )
         self._drain()
         return 1
 
@@ -453,7 +552,10 @@ class InMemoryEventBus(RecordedEvents):
         while True:
             with self._lock:
                 next_time = self._timeline.next_time()
+                released = bool(self._released)
             wait = 1.0 if next_time is None else (next_time - self.clock.now()).total_seconds()
+            if released:
+                wait = 0.0
             if wait > 0:
                 self._wake.wait(timeout=min(wait, 1.0))
                 self._wake.clear()

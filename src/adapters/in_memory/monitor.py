@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict, defaultdict
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -28,6 +29,7 @@ from ...ports.monitoring import (
     HandlerStatus,
     QueueControl,
     QueueStats,
+    UnroutedStats,
 )
 
 
@@ -54,6 +56,7 @@ class InMemoryMonitor(NullObserver):
         succeeded_ttl: timedelta = timedelta(hours=24),
         status_ttl: timedelta = timedelta(days=7),
         control: QueueControl | None = None,
+        unrouted: Callable[[], list[UnroutedStats]] | None = None,
     ) -> None:
         self._processor = processor
         self._clock = clock
@@ -66,6 +69,7 @@ class InMemoryMonitor(NullObserver):
         self._done: OrderedDict[UUID, datetime] = OrderedDict()
         self._buckets: dict[str, dict[int, list[int]]] = defaultdict(dict)
         self._control = control
+        self._unrouted = unrouted
         self._lock = threading.Lock()
 
     # --- observer hooks ----------------------------------------------------------------------
@@ -222,6 +226,11 @@ class InMemoryMonitor(NullObserver):
                 )
             )
         return stats
+
+    def unrouted(self) -> list[UnroutedStats]:
+        """What the bus counted and kept of events no handler was registered for (the bus
+        keeps them: ``InMemoryEventBus.unrouted_stats``)."""
+        return self._unrouted() if self._unrouted is not None else []
 
     def clean(self, *, state: HandlerState, older_than: timedelta) -> int:
         """Drop succeeded statuses, or dead letters, older than ``older_than``."""

@@ -21,6 +21,8 @@ from ...ports.handlers import HandlerSpec
 class Due:
     """An event due at ``due_at``, for all its handlers or (``only``) some of them.
 
+    ``routes`` are the handlers a whole event was routed to when it was published (ADR 0015:
+    delayed events are routed at publish); None when it had none then, to be routed when due.
     ``attempt`` is the attempt it will be for those handlers: 1, or more for a retry.
     """
 
@@ -28,6 +30,7 @@ class Due:
     due_at: datetime
     sequence: int
     only: tuple[HandlerSpec, ...] | None = None
+    routes: tuple[HandlerSpec, ...] | None = None
     attempt: int = 1
 
 
@@ -45,11 +48,12 @@ class Timeline:
         event: DomainEvent,
         due_at: datetime,
         only: tuple[HandlerSpec, ...] | None = None,
+        routes: tuple[HandlerSpec, ...] | None = None,
         attempt: int = 1,
     ) -> None:
         """Keep ``event`` until ``due_at``. Only whole events (``only`` None) can be cancelled."""
         self._sequence += 1
-        self._entries[self._sequence] = Due(event, due_at, self._sequence, only, attempt)
+        self._entries[self._sequence] = Due(event, due_at, self._sequence, only, routes, attempt)
         if only is None:
             self._by_event[event.event_id] = self._sequence
         heapq.heappush(self._heap, (due_at, self._sequence))

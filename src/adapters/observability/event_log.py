@@ -9,6 +9,10 @@ may carry people's names and health data, and logs are copied to more places, an
 longer, than the data they describe. Error messages are left out for the same reason
 (a validation error may quote the value it rejected); the error's type is logged, and the full
 message and traceback stay in the dead-letter record, behind the dashboard's access control.
+
+An event accepted while no handler subscribes to its type gets one warning per type per
+``unrouted_period`` (``HEXBUS_ALERT_PERIOD``), saying how many came since the last one: a
+forgotten ``--app`` shows in the log at once, without a line for every event (ADR 0015).
 """
 
 from __future__ import annotations
@@ -21,9 +25,12 @@ from uuid import UUID
 from ...application.observers import NullObserver
 from ...domain.events import DomainEvent
 from ...domain.serialization import EventSerializer
+from ...ports.clock import Clock
 from ...ports.dead_letters import DeadLetter
 from ...ports.event_bus import PublishOutcome, PublishResult
 from ...ports.handlers import HandlerSpec
+from ..clocks import SystemClock
+from .alert_gate import AlertGate
 from .logging_config import stdlib_bound_logger
 
 LOGGER_NAME = "hexbus.events"
@@ -54,9 +61,13 @@ class LoggingObserver(NullObserver):
         serializer: EventSerializer | None = None,
         log_payloads: bool = False,
         logger_name: str = LOGGER_NAME,
+        clock: Clock | None = None,
+        unrouted_period: timedelta = timedelta(minutes=5),
     ) -> None:
         self._serializer = serializer or EventSerializer()
         self._log_payloads = log_payloads
+        self._clock = clock or SystemClock()
+        self._unrouted = AlertGate(unrouted_period)
         self._stdlib = logging.getLogger(logger_name)
         self._log = stdlib_bound_logger(logger_name)
 
@@ -68,6 +79,21 @@ class LoggingObserver(NullObserver):
         if result.due_at is not None:
             fields["due_at"] = result.due_at.isoformat()
         self._emit(logging.INFO, _PUBLISHED[result.outcome], fields, event)
+        if result.unrouted:
+            self._unrouted_event(event)
+
+    def _unrouted_event(self, event: DomainEvent) -> None:
+        """At most one warning per type per period, counting the events it stands for."""
+        count = self._unrouted.admit(event.event_type, self._clock.now())
+        if count is None:
+            return
+        self._emit(
+            logging.WARNING,
+            "event accepted with no handler subscribed to its type: counted as unrouted "
+            "(hexbus stats); is a worker with its handlers running (--app)?",
+            {"event_type": event.event_type, "unrouted_since_last_line": count},
+            None,
+        )
 
     def handler_started(self, event: DomainEvent, handler: HandlerSpec, attempt: int) -> None:
         """The attempt begins; with the success or failure line it brackets the handler's run."""

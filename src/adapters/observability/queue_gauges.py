@@ -3,7 +3,12 @@
 Not counted by any process: the monitor's counts live with the queues (in Redis, for the
 production adapter), so the gauges are right with any number of worker processes, across
 restarts, and whichever process serves them. A scrape costs one ``queue_stats()`` call, which
-the monitor keeps constant-time however long the queues are.
+the monitor keeps constant-time however long the queues are, and one ``unrouted()`` call.
+
+``hexbus_events_unrouted_total{event_type}`` is a counter mirrored the same way: Redis counts
+the events accepted while no handler subscribed to their type (ADR 0015), whichever process
+published them, and the collector reports that count as it stands; with it goes the gauge
+``hexbus_events_unrouted_kept{event_type}``, those still kept for a later subscriber.
 """
 
 from __future__ import annotations
@@ -12,10 +17,10 @@ import logging
 from collections.abc import Iterable
 from typing import Final
 
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from ...ports.monitoring import QueueMonitor, QueueStats
+from ...ports.monitoring import QueueMonitor, QueueStats, UnroutedStats
 
 log = logging.getLogger("hexbus.metrics")
 
@@ -37,12 +42,15 @@ class QueueCollector(Collector):
 
     def describe(self) -> Iterable[Metric]:
         """The families without samples, so registering never reads the monitor."""
-        return self._families()
+        return [*self._families(), *self._unrouted_families()]
 
     def collect(self) -> Iterable[Metric]:
-        """Read the monitor once and report every queue."""
+        """Read the monitor once and report every queue, and the unrouted events."""
+        stats: list[QueueStats] | None = None
+        unrouted: list[UnroutedStats] = []
         try:
             stats = self._monitor.queue_stats()
+            unrouted = self._monitor.unrouted()
         except Exception as error:
             log.warning("queue stats unavailable for /metrics: %s", error)
             stats = None
@@ -53,7 +61,26 @@ class QueueCollector(Collector):
             for queue in stats:
                 for family, value in zip(families, _values(queue), strict=True):
                     family.add_metric([queue.queue], float(value))
-        return [*families, up]
+        counted, kept = self._unrouted_families()
+        for item in unrouted:
+            counted.add_metric([item.event_type], float(item.count))
+            kept.add_metric([item.event_type], float(item.kept))
+        return [*families, up, counted, kept]
+
+    @staticmethod
+    def _unrouted_families() -> tuple[CounterMetricFamily, GaugeMetricFamily]:
+        return (
+            CounterMetricFamily(
+                "hexbus_events_unrouted",
+                "Events accepted while no handler subscribed to their type (counted by Redis).",
+                labels=["event_type"],
+            ),
+            GaugeMetricFamily(
+                "hexbus_events_unrouted_kept",
+                "Unrouted events still kept for a handler that subscribes later.",
+                labels=["event_type"],
+            ),
+        )
 
     @staticmethod
     def _families() -> list[GaugeMetricFamily]:

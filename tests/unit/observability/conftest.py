@@ -20,7 +20,7 @@ from hexbus.adapters.in_memory import InMemoryEventBus
 from hexbus.adapters.observability import configure_logging
 from hexbus.application import DomainEventsProcessor
 from hexbus.ports import BusObserver, RetryPolicy
-from hexbus.ports.monitoring import EventStatus, HandlerState, QueueStats
+from hexbus.ports.monitoring import EventStatus, HandlerState, QueueStats, UnroutedStats
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -100,6 +100,7 @@ class FakeMonitor:
 
     stats: list[QueueStats] = attrs.field(factory=list)
     error: Exception | None = None
+    unrouted_stats: list[UnroutedStats] = attrs.field(factory=list)
 
     def event_status(self, event_id: object) -> EventStatus | None:
         return None
@@ -108,6 +109,9 @@ class FakeMonitor:
         if self.error is not None:
             raise self.error
         return list(self.stats)
+
+    def unrouted(self) -> list[UnroutedStats]:
+        return list(self.unrouted_stats)
 
     def clean(self, *, state: HandlerState, older_than: timedelta) -> int:
         return 0

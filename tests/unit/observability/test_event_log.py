@@ -9,7 +9,9 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from hexbus import DomainEventsProcessor
 from hexbus.adapters.clocks import VirtualClock
+from hexbus.adapters.in_memory import InMemoryEventBus
 from hexbus.adapters.observability import LoggingObserver, configure_logging
 
 from .conftest import (
@@ -17,6 +19,7 @@ from .conftest import (
     SECRET_DIAGNOSIS,
     SECRET_ERROR,
     SECRET_NAME,
+    LabResultReady,
     lab_bus,
     lab_result,
 )
@@ -173,3 +176,21 @@ def test_configuring_twice_does_not_duplicate_lines(restore_logging: None) -> No
     configure_logging(True, stream=stream)
     logging.getLogger("hexbus.test").info("once")
     assert stream.getvalue().count('"once"') == 1
+
+
+def test_unrouted_events_are_logged_once_per_type_per_period_with_a_count(
+    json_log: io.StringIO, clock: VirtualClock
+) -> None:
+    observer = LoggingObserver(clock=clock, unrouted_period=timedelta(minutes=5))
+    bus = InMemoryEventBus(DomainEventsProcessor(), clock=clock, observers=[observer])
+
+    for _ in range(3):
+        bus.publish(lab_result())
+    bus.advance(timedelta(minutes=5))
+    bus.publish(lab_result())
+
+    warnings = [line for line in hexbus_lines(json_log) if "no handler subscribed" in line["event"]]
+    assert [line["level"] for line in warnings] == ["warning", "warning"]
+    assert [line["unrouted_since_last_line"] for line in warnings] == [1, 3]
+    assert {line["event_type"] for line in warnings} == {LabResultReady.event_type}
+    assert all(SECRET_NAME not in json.dumps(line) for line in warnings)

@@ -18,6 +18,7 @@ from hexbus.adapters.observability import (
     render_latest,
 )
 from hexbus.ports.dead_letters import DeadLetter, DeadLetterReason
+from hexbus.ports.monitoring import UnroutedStats
 
 from .conftest import NOW, FakeMonitor, lab_bus, lab_result, queue_stats
 
@@ -136,6 +137,17 @@ def test_queue_gauges_report_what_the_monitor_says() -> None:
     assert registry.get_sample_value("hexbus_queue_waiting", {"queue": "billing"}) == 9
     assert registry.get_sample_value("hexbus_queue_paused", {"queue": "billing"}) == 0
     assert registry.get_sample_value("hexbus_monitor_up") == 1
+
+
+def test_unrouted_events_are_a_counter_per_type_mirrored_from_the_monitor() -> None:
+    monitor = FakeMonitor(
+        unrouted_stats=[UnroutedStats(event_type="lab.result_filed", count=5, kept=3)]
+    )
+    registry = CollectorRegistry()
+    registry.register(QueueCollector(monitor))
+    labels = {"event_type": "lab.result_filed"}
+    assert registry.get_sample_value("hexbus_events_unrouted_total", labels) == 5
+    assert registry.get_sample_value("hexbus_events_unrouted_kept", labels) == 3
 
 
 def test_an_unreadable_monitor_reports_down_and_no_stale_queue_gauges() -> None:

@@ -1,10 +1,14 @@
 -- move_due: move schedule entries that are due into their handler queues.
 --
 -- KEYS[1] {ns}:schedule, KEYS[2] {ns}:schedule:items
+-- KEYS[3] {ns}:routes:table (read only for an entry whose type had no route when published)
 -- ARGV[1] now ms, ARGV[2] at most this many entries, ARGV[3] status TTL ms
 -- ARGV[4] the message template (messages.MESSAGE_TEMPLATE): Dramatiq's JSON with <holes>
 -- ARGV[5] .. ARGV[8] key templates (keys.py) of a queue's list, message hash, doorbell and
 --         stats, with <queue>; ARGV[9] of an event's status, with <event>
+-- ARGV[10] the key template of a type's kept unrouted events, with <type>
+-- ARGV[11] how long unrouted events are kept, ms
+-- ARGV[12] the key template of a type's kept-event cursors, with <type>
 --
 -- Returns how many entries were moved.
 --
@@ -16,9 +20,34 @@
 -- keys: each handler's message is the message template filled with its queue, handler,
 -- attempt, event and the envelope, and each key a key template filled with the queue or the
 -- event. The script writes no format and no key name of its own. A new event gets its status
--- record now.
+-- record now. A delayed event whose type had no route when it was published (header 'u', ADR
+-- 0015) is routed now, to the routes its type has in KEYS[3] by then; if still none, it is
+-- kept for a later subscriber when its header says so ('r'), as publish_unrouted.lua keeps
+-- an immediate one (it was counted as unrouted when published).
 local function fill(template, values)
   return (string.gsub(template, '<([%a_]+)>', values))
+end
+local routes = nil
+local function routes_of(event_type)
+  if not routes then
+    routes = {}
+    local flat = redis.call('HGETALL', KEYS[3])
+    for j = 1, #flat, 2 do
+      local queue, _, _, _, route_type = string.match(flat[j + 1],
+        '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
+      if queue then
+        routes[#routes + 1] = {flat[j], queue, route_type}
+      end
+    end
+    table.sort(routes, function(a, b) return a[1] < b[1] end)
+  end
+  local found = {}
+  for _, route in ipairs(routes) do
+    if route[3] == event_type then
+      found[#found + 1] = {route[2], route[1], 1}
+    end
+  end
+  return found
 end
 local now = ARGV[1]
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, ARGV[2])
@@ -31,8 +60,28 @@ for _, entry in ipairs(due) do
     local event = header['e']
     local status = fill(ARGV[9], {event = event})
     local track = header['k'] == 1
+    local unrouted = header['u'] == 1
+    local handlers = header['h']
+    if unrouted then
+      handlers = routes_of(header['t'])
+      if #handlers == 0 and header['r'] == 1 then
+        -- Kept as publish_unrouted.lua keeps one: the next sequence number of its type.
+        local kept = fill(ARGV[10], {type = header['t']})
+        local given = fill(ARGV[12], {type = header['t']})
+        local last = redis.call('ZRANGE', kept, -1, -1, 'WITHSCORES')
+        if #last == 0 then
+          redis.call('DEL', given)
+        end
+        redis.call('ZADD', kept, (tonumber(last[2]) or 0) + 1,
+          event .. '|' .. header['p'] .. '|' .. now .. '\n' .. envelope)
+        redis.call('PEXPIRE', kept, ARGV[11])
+        if redis.call('EXISTS', given) == 1 then
+          redis.call('PEXPIRE', given, ARGV[11])
+        end
+      end
+    end
     local names = {}
-    for i, h in ipairs(header['h']) do
+    for i, h in ipairs(handlers) do
       local queue, handler, attempt = h[1], h[2], h[3]
       local id = entry .. '.' .. i
       local body = fill(ARGV[4], {queue = queue, handler = handler, envelope = envelope,
@@ -43,7 +92,9 @@ for _, entry in ipairs(due) do
       redis.call('RPUSH', fill(ARGV[5], named), id)
       redis.call('RPUSH', wake, '1')
       redis.call('LTRIM', wake, -16, -1)
-      redis.call('HINCRBY', fill(ARGV[8], named), 'scheduled', -1)
+      if not unrouted then
+        redis.call('HINCRBY', fill(ARGV[8], named), 'scheduled', -1)
+      end
       names[i] = handler
       if track and (header['n'] == 1 or redis.call('EXISTS', status) == 1) then
         redis.call('HSET', status, handler .. '|s', 'queued', handler .. '|u', now)
@@ -52,7 +103,7 @@ for _, entry in ipairs(due) do
         end
       end
     end
-    if track and header['n'] == 1 then
+    if track and header['n'] == 1 and #names > 0 then
       redis.call('HSET', status, '_type', header['t'], '_published', header['p'], '_due', now,
         '_handlers', table.concat(names, ','))
       redis.call('PEXPIRE', status, ARGV[3])

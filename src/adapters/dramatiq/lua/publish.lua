@@ -1,24 +1,30 @@
--- publish: accept an event once and enqueue one Dramatiq message per handler.
+-- publish: accept an event once and enqueue one Dramatiq message per route of its type.
 --
 -- KEYS[1]  {ns}:published:{event_id}
--- KEYS[3i-1], [3i], [3i+1]  for message i: the queue list {ns}:{queue}, its hash
+-- KEYS[2]  {ns}:routes:version, the route table's version (ADR 0015)
+-- KEYS[3i], [3i+1], [3i+2]  for message i: the queue list {ns}:{queue}, its hash
 --          {ns}:{queue}.msgs, its doorbell {ns}:wake:{queue}
 -- ARGV[1]  publish token (random per publish call)
 -- ARGV[2]  idempotency TTL ms
--- ARGV[3]  the published key's value: token|event type|published ms
--- ARGV[2i+2], [2i+3]  for message i: redis message id, Dramatiq JSON body
+-- ARGV[3]  the published key's value: token|event type|published ms|handler names
+-- ARGV[4]  the version of the route table the messages were built from ('' for none)
+-- ARGV[2i+3], [2i+4]  for message i: redis message id, Dramatiq JSON body
 --
--- Returns 1 when accepted, 0 when the event_id was already accepted.
+-- Returns 1 when accepted, 0 when the event_id was already accepted, -1 when the route table
+-- changed since the caller read it ("stale": nothing written; it reads the table again).
 --
--- Why a script: the duplicate check and the writes must be one step, or two publishers of the
--- same event_id could both pass the check. Redis does not roll a script back when a command in
--- it fails, so every key's type is checked before the first write: a key of the wrong type
+-- Why a script: the duplicate check, the route table check and the writes must be one step,
+-- or two publishers of the same event_id could both pass the check, or an event could be
+-- fanned out from routes a worker has just changed. The duplicate check comes first: a
+-- duplicate needs no routes, and the retry of an accepted call whose reply was lost must
+-- still answer 1 after the table moved on. Redis does not roll a script back when a command
+-- in it fails, so every key's type is checked before the first write: a key of the wrong type
 -- fails the whole publish with nothing written. The published key is still written last, so
 -- even a failure nobody foresaw leaves the event unaccepted (the caller publishes again; any
 -- message already written is absorbed by the per-handler success ledger). Its value starts
 -- with the token, which tells a retry whose first reply was lost that it was in fact accepted,
--- and carries the event type and time, which is all a queued event's status needs: the status
--- record itself is written when a handler starts (start.lua), not on this hot path.
+-- and carries the event type, time and handlers, which is all a queued event's status needs:
+-- the status record itself is written when a handler starts (start.lua), not on this hot path.
 local current = redis.call('GET', KEYS[1])
 if current then
   if string.sub(current, 1, string.len(ARGV[1])) == ARGV[1] then
@@ -26,18 +32,21 @@ if current then
   end
   return 0
 end
+if (redis.call('GET', KEYS[2]) or '') ~= ARGV[4] then
+  return -1
+end
 local expected = {'list', 'hash', 'list'}
-for k = 2, #KEYS do
+for k = 3, #KEYS do
   local kind = redis.call('TYPE', KEYS[k])['ok']
-  local want = expected[(k - 2) % 3 + 1]
+  local want = expected[(k - 3) % 3 + 1]
   if kind ~= 'none' and kind ~= want then
     return redis.error_reply('WRONGTYPE ' .. KEYS[k] .. ' holds a ' .. kind .. ', not a ' .. want)
   end
 end
-for i = 1, (#KEYS - 1) / 3 do
-  local list, hash, wake = KEYS[3 * i - 1], KEYS[3 * i], KEYS[3 * i + 1]
-  local id = ARGV[2 * i + 2]
-  redis.call('HSET', hash, id, ARGV[2 * i + 3])
+for i = 1, (#KEYS - 2) / 3 do
+  local list, hash, wake = KEYS[3 * i], KEYS[3 * i + 1], KEYS[3 * i + 2]
+  local id = ARGV[2 * i + 3]
+  redis.call('HSET', hash, id, ARGV[2 * i + 4])
   redis.call('RPUSH', list, id)
   -- Wake one idle consumer; the list is only a doorbell, so it is kept short.
   if redis.call('RPUSH', wake, '1') > 16 then

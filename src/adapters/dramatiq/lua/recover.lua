@@ -1,6 +1,7 @@
 -- recover: give the in-flight messages of dead brokers back to their queues.
 --
 -- KEYS[1] {ns}:__heartbeats__, KEYS[2] {ns}:queues
+-- KEYS[3] {ns}:routes:workers (HASH broker -> its route declaration, ADR 0015)
 -- ARGV[1] now ms, ARGV[2] heartbeat timeout ms
 -- ARGV[3] the key template (keys.py) of an acks set, with <broker> and <queue>
 -- ARGV[4] .. ARGV[6] key templates of a queue's list, message hash and doorbell, with <queue>
@@ -9,8 +10,10 @@
 --
 -- A broker whose heartbeat is older than the timeout is dead (its process was killed or hung).
 -- Its acks sets, one per queue in {ns}:queues, hold what it had fetched; each id whose body
--- still exists goes back to the head of its queue, so it runs next. Replaces Dramatiq's
--- probabilistic maintenance (0.1% of calls, KEYS over the keyspace), which recovers in minutes.
+-- still exists goes back to the head of its queue, so it runs next; its route declaration goes
+-- (its routes stay until no live worker has declared them for the grace period). Replaces
+-- Dramatiq's probabilistic maintenance (0.1% of calls, KEYS over the keyspace), which recovers
+-- in minutes.
 -- Atomic so that two recoverers never requeue the same id twice. Which brokers are dead is
 -- known only inside the script, so the caller passes key templates, not keys; the script
 -- names no key of its own.
@@ -42,5 +45,8 @@ for _, broker in ipairs(dead) do
     redis.call('DEL', acks)
   end
   redis.call('ZREM', KEYS[1], broker)
+  if KEYS[3] then
+    redis.call('HDEL', KEYS[3], broker)
+  end
 end
 return recovered
