@@ -265,6 +265,7 @@ def test_a_publish_that_timed_out_is_applied_when_redis_resumes() -> None:
         processor.register_handler(Ping, lambda event: None, name="h.paused", queue="paused")
         bus = container.event_bus()
         assert isinstance(bus, DramatiqEventBus)
+        declare_routes(server.client(), bus.keys, processor)  # as a worker of it would
         assert bus.publish(Ping(n=0)).outcome is PublishOutcome.ACCEPTED  # scripts loaded
         event = Ping(n=1)
         server.pause()

@@ -128,7 +128,8 @@ class DramatiqEventBus:
         self._read_table = bounded(
             self.routes.read,
             what="read the route table",
-            hint="nothing was published; publishing the event again is safe",
+            hint="the event may or may not have been accepted; "
+            "publishing the same event again is safe",
         )
 
     # --- the EventBus port -----------------------------------------------------------------
