@@ -25,14 +25,16 @@
 -- with the token, which tells a retry whose first reply was lost that it was in fact accepted,
 -- and carries the event type, time and handlers, which is all a queued event's status needs:
 -- the status record itself is written when a handler starts (start.lua), not on this hot path.
-local current = redis.call('GET', KEYS[1])
+-- One MGET reads the dedup key and the version (one command, not two, on the hot path).
+local read = redis.call('MGET', KEYS[1], KEYS[2])
+local current = read[1]
 if current then
   if string.sub(current, 1, string.len(ARGV[1])) == ARGV[1] then
     return 1
   end
   return 0
 end
-if (redis.call('GET', KEYS[2]) or '') ~= ARGV[4] then
+if (read[2] or '') ~= ARGV[4] then
   return -1
 end
 local expected = {'list', 'hash', 'list'}

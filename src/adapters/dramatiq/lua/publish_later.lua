@@ -19,14 +19,15 @@
 -- key is again written last, and holds the token alone. Each handler's queue counts it as
 -- scheduled. No status record is written while it waits: the entry says all there is, and the
 -- mover writes the status when it moves the entry (that keeps a pending event small).
-local current = redis.call('GET', KEYS[1])
+local read = redis.call('MGET', KEYS[1], KEYS[2])
+local current = read[1]
 if current then
   if string.sub(current, 1, string.len(ARGV[1])) == ARGV[1] then
     return 1
   end
   return 0
 end
-if (redis.call('GET', KEYS[2]) or '') ~= ARGV[6] then
+if (read[2] or '') ~= ARGV[6] then
   return -1
 end
 -- Every key's type is checked before the first write (Redis does not roll a script back).

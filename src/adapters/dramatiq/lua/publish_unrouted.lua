@@ -25,14 +25,15 @@
 -- once nothing is kept, and the cursors go with it. Key types are checked before the first
 -- write. Kept events past the retention are trimmed from the oldest on every write, and the
 -- set expires as a whole once nothing was kept for a retention.
-local current = redis.call('GET', KEYS[1])
+local read = redis.call('MGET', KEYS[1], KEYS[2])
+local current = read[1]
 if current then
   if string.sub(current, 1, string.len(ARGV[1])) == ARGV[1] then
     return 1
   end
   return 0
 end
-if (redis.call('GET', KEYS[2]) or '') ~= ARGV[4] then
+if (read[2] or '') ~= ARGV[4] then
   return -1
 end
 local expected = {[3] = 'hash', [4] = 'zset', [5] = 'hash'}
