@@ -21,6 +21,9 @@ import attrs
 
 from .adapters.dramatiq.settings import RedisSettings, WorkerSettings
 from .adapters.environment import (
+    DECLARED as _DECLARED,
+)
+from .adapters.environment import (
     Setting,
     SettingsGroup,
     boolean,
@@ -124,6 +127,20 @@ class Settings(SettingsGroup):
             if isinstance(group, kind):
                 return group
         raise ConfigurationError(kind.title, "is not read: the extra that needs it is missing")
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value in force (tokens, passwords, keys, the Redis URL's credentials),
+        so text that might quote one (an error message, a log line) can be masked (ADR 0015)."""
+        found: list[str] = list(self.redis.secrets())
+        for group in self.groups:
+            for field in attrs.fields(type(group)):  # type: ignore[arg-type]
+                declared = field.metadata.get(_DECLARED)
+                if declared is None or not (declared.secret or declared.confidential):
+                    continue
+                value = getattr(group, field.name)
+                values = value if isinstance(value, tuple | list) else (value,)
+                found += [v for v in values if isinstance(v, str) and v]
+        return tuple(dict.fromkeys(found))
 
     def own(self) -> dict[str, str]:
         """This group's own variables only."""

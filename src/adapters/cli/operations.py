@@ -31,6 +31,8 @@ from rich.table import Table
 from ...container import Container, create_container
 from ...domain.errors import EventBusUnavailable, HexbusError
 from ...ports.monitoring import HandlerState, QueueStats
+from ...settings import Settings
+from ..redaction import redact_text
 from .apps import AppOption, load_app
 
 # Piped output (CI logs, grep) gets wide tables instead of rich's 80-column default.
@@ -85,9 +87,27 @@ def where(container: Container) -> str:
 
 
 def fail(message: str, status: int) -> typer.Exit:
-    """Print ``message`` as one error line; return the Exit to raise with ``status``."""
-    errors.print(f"[bold red]error:[/] {escape(message)}")
+    """Print ``message`` as one error line; return the Exit to raise with ``status``.
+
+    Every URL in it is redacted and every secret in force masked (a driver's error may quote
+    the URL it was given, ADR 0015).
+    """
+    errors.print(f"[bold red]error:[/] {escape(scrub(message))}")
     return typer.Exit(status)
+
+
+def scrub(text: str) -> str:
+    """``text`` with URLs redacted and the secrets of this environment's settings masked."""
+    return redact_text(text, environment_secrets())
+
+
+def environment_secrets() -> tuple[str, ...]:
+    """The secrets of the settings in ``os.environ`` (none when they do not even parse: the
+    error saying so never echoes a secret)."""
+    try:
+        return Settings.from_env().secrets()
+    except HexbusError:
+        return ()
 
 
 def emit_json(data: Any, *, compact: bool = False) -> None:
