@@ -36,6 +36,9 @@ from .events import DomainEvent
 E = TypeVar("E", bound=DomainEvent)
 
 ENVELOPE_FIELDS: Final = ("event_id", "occurred_at", "correlation_id", "causation_id")
+HEADER_FIELDS: Final = ("event_type", "version", *ENVELOPE_FIELDS)
+"""The routing header: what any consumer may read without the payload (and, when payloads
+are encrypted, what stays in clear)."""
 
 
 def _strict(kind: type) -> Any:
@@ -151,6 +154,11 @@ class EventSerializer:
             if name in envelope:
                 fields[name] = envelope[name]
         return self.structure(fields, cls)
+
+    def reveal(self, envelope: dict[str, Any]) -> dict[str, Any]:
+        """``envelope`` with its payload readable; this serializer never hides it, one that
+        encrypts payloads decrypts it (or raises an :class:`EventError`)."""
+        return envelope
 
     def structure(self, fields: dict[str, Any], cls: type[E]) -> E:
         """Build ``cls`` from its fields, translating cattrs errors into :class:`InvalidEvent`."""

@@ -13,6 +13,7 @@ Errors are one readable line with exit status 2: hexbus's own, and redis-py's tr
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import sys
 import time
@@ -84,6 +85,16 @@ def where(container: Container) -> str:
     """Which Redis (redacted) and what to check: the adapters' errors do not know the URL."""
     url = container.settings().redis.redacted_url()
     return f"; Redis is {url}: check that it runs and that REDIS_URL (or REDIS_HOST/REDIS_PORT/...) points at it"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address to listen on) is this machine only."""
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def fail(message: str, status: int) -> typer.Exit:
@@ -354,7 +365,7 @@ def dashboard(
 ) -> None:
     """Serve the HTTP API and the dashboard page (uvicorn) until Ctrl-C or SIGTERM.
 
-    The page is at /queues, the API's documentation at /docs. Reading is open; retrying, removing, cleaning and pausing through the API need 'Authorization: Bearer <HEXBUS_API_TOKEN>', and are refused when HEXBUS_API_TOKEN is not set.
+    The page is at /queues, the API's documentation at /docs, health at /health, /health/live and /health/ready, Prometheus metrics at /metrics. Without a token only counts and health are served; HEXBUS_API_READ_TOKEN reads dead letters, event status and the settings; HEXBUS_API_TOKEN also sees payloads and may retry, remove, clean and pause. Only the host names in HEXBUS_ALLOWED_HOSTS (localhost by default) are answered; a non-loopback --host prints a warning.
     """
     # Imported here: the web stack is only loaded by the command that serves it, and the HTTP
     # adapter first, so a missing 'dashboard' extra is reported with its install hint.
@@ -363,9 +374,24 @@ def dashboard(
 
     container = open_container(app)
     settings = container.settings()
-    if settings.group(ApiSettings).api_token is None:
+    api = settings.group(ApiSettings)
+    if api.api_token is None:
         errors.print(
-            "[dim]note: HEXBUS_API_TOKEN is not set, so the API and dashboard are read-only[/]"
+            "[dim]note: HEXBUS_API_TOKEN is not set, so the API and dashboard change nothing "
+            "and show no payload[/]"
+        )
+    if api.api_token is None and api.read_token is None:
+        errors.print(
+            "[dim]note: no token is set, so only counts and /health are served; set "
+            "HEXBUS_API_READ_TOKEN to read dead letters and event status[/]"
+        )
+    if not is_loopback(host):
+        errors.print(
+            f"[bold yellow]warning:[/] listening on {escape(host)}, not a loopback address: "
+            "anyone who can reach this port can read the queue counts and /health and try "
+            "tokens, and tokens cross the network in clear unless TLS is in front. Serve it "
+            "behind a TLS reverse proxy, and set HEXBUS_ALLOWED_HOSTS to the names clients use "
+            f"(now: {escape(','.join(api.allowed_hosts))})"
         )
     shown_host = f"[{host}]" if ":" in host else host
     console.print(
