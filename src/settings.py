@@ -20,6 +20,7 @@ from typing import Final, Self, TypeVar
 import attrs
 
 from .adapters.dramatiq.settings import RedisSettings, WorkerSettings
+from .adapters.encryption.settings import EncryptionSettings
 from .adapters.environment import (
     DECLARED as _DECLARED,
 )
@@ -99,6 +100,7 @@ class Settings(SettingsGroup):
     redis: RedisSettings = attrs.field(factory=RedisSettings)
     worker: WorkerSettings = attrs.field(factory=WorkerSettings)
     observability: ObservabilitySettings = attrs.field(factory=ObservabilitySettings)
+    encryption: EncryptionSettings = attrs.field(factory=EncryptionSettings)
     optional: tuple[SettingsGroup, ...] = ()
     """Groups of the parts that need an extra (the HTTP API), when it is installed."""
 
@@ -113,13 +115,21 @@ class Settings(SettingsGroup):
             redis=RedisSettings.from_env(env),
             worker=WorkerSettings.from_env(env),
             observability=ObservabilitySettings.from_env(env),
+            encryption=EncryptionSettings.from_env(env),
             optional=_optional_groups(env),
         )
 
     @property
     def groups(self) -> tuple[SettingsGroup, ...]:
         """Every group, this one first."""
-        return (self, self.redis, self.worker, self.observability, *self.optional)
+        return (
+            self,
+            self.redis,
+            self.worker,
+            self.observability,
+            self.encryption,
+            *self.optional,
+        )
 
     def group(self, kind: type[G]) -> G:
         """The optional group of type ``kind``; it is missing only without its extra."""
@@ -131,7 +141,7 @@ class Settings(SettingsGroup):
     def secrets(self) -> tuple[str, ...]:
         """Every secret value in force (tokens, passwords, keys, the Redis URL's credentials),
         so text that might quote one (an error message, a log line) can be masked (ADR 0015)."""
-        found: list[str] = list(self.redis.secrets())
+        found: list[str] = [*self.redis.secrets(), *self.encryption.keys]
         for group in self.groups:
             for field in attrs.fields(type(group)):  # type: ignore[arg-type]
                 declared = field.metadata.get(_DECLARED)

@@ -7,8 +7,10 @@ as your workers. The commands check that first and say so, instead of failing ha
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
+import attrs
 import typer
 from rich.markup import escape
 from rich.panel import Panel
@@ -24,7 +26,7 @@ from rich.table import Column, Table
 
 from ...application.processor import DomainEventsProcessor
 from ...container import Container
-from ...domain.errors import DeadLetterNotRetryable, UnknownHandler
+from ...domain.errors import DeadLetterNotRetryable, EventError, UnknownHandler
 from ...ports.dead_letters import DeadLetter
 from .apps import AppOption
 from .operations import (
@@ -77,6 +79,24 @@ def letter_json(letter: DeadLetter, *, with_message: bool = True) -> dict[str, A
     return data
 
 
+def revealed(container: Container, letter: DeadLetter) -> DeadLetter:
+    """``letter`` with its event's payload in clear when it is sealed and a key opens it:
+    these commands run where Redis and the keys are, the operator's side (ADR 0015)."""
+    try:
+        envelope = json.loads(letter.message)
+    except ValueError:
+        return letter
+    if not isinstance(envelope, dict):
+        return letter
+    try:
+        opened = container.serializer().reveal(envelope)
+    except EventError:
+        return letter  # sealed with a key this command lacks: shown as carried
+    if opened is envelope:
+        return letter
+    return attrs.evolve(letter, message=json.dumps(opened, separators=(",", ":")))
+
+
 def first_line(text: str, width: int = 80) -> str:
     """The first line of ``text``, cut to ``width`` characters."""
     line = text.strip().splitlines()[0] if text.strip() else ""
@@ -121,7 +141,7 @@ def list_dead_letters(
                 "total": page.total,
                 "offset": page.offset,
                 "limit": page.limit,
-                "items": [letter_json(letter) for letter in page.items],
+                "items": [letter_json(revealed(container, letter)) for letter in page.items],
             }
         )
         return
@@ -168,7 +188,7 @@ def show_dead_letter(
     """Show one dead letter in full: why it died, its event as carried, and the traceback."""
     container = open_container(app)
     with operator_errors(container):
-        letter = container.dead_letters().get(dead_letter_id)
+        letter = revealed(container, container.dead_letters().get(dead_letter_id))
     if json_output:
         emit_json(letter_json(letter))
         return

@@ -25,6 +25,7 @@ from ...ports.handlers import RateLimit
 from .apps import AppOption, require_app
 from .dead_letters import dead_letters
 from .events import events
+from .keys import keys
 from .operations import clean, dashboard, queues, scrub, stats
 from .scheduling import scheduler, schedules
 from .worker import worker, worker_process
@@ -149,6 +150,7 @@ app.command()(stats)
 app.add_typer(events)
 app.add_typer(dead_letters)
 app.add_typer(queues)
+app.add_typer(keys)
 app.command()(clean)
 app.command()(dashboard)
 
