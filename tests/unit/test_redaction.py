@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from hexbus.adapters.cli.operations import bind_warning
 from hexbus.adapters.dramatiq.settings import RedisSettings
 from hexbus.adapters.redaction import redact_text, redact_url, url_secrets
 from hexbus.settings import Settings
@@ -74,3 +75,16 @@ def test_the_settings_know_every_secret_in_force() -> None:
     assert SECRET in secrets
     assert "other-secret-1" in secrets
     assert "api-token-0123456789abcdef" in secrets
+
+
+@pytest.mark.parametrize(
+    ("host", "warned"),
+    [("127.0.0.1", False), ("localhost", False), ("::1", False), ("[::1]", False),
+     ("0.0.0.0", True), ("::", True), ("192.0.2.10", True), ("dashboard.internal", True)],
+)  # fmt: skip
+def test_the_dashboard_warns_when_it_listens_beyond_this_machine(host: str, warned: bool) -> None:
+    warning = bind_warning(host, ("localhost",))
+    assert (warning is not None) is warned
+    if warning:
+        assert "HEXBUS_ALLOWED_HOSTS" in warning
+        assert "TLS" in warning

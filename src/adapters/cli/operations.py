@@ -97,6 +97,18 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def bind_warning(host: str, allowed_hosts: tuple[str, ...]) -> str | None:
+    """What to say when ``hexbus dashboard`` listens beyond this machine (None: loopback)."""
+    if is_loopback(host):
+        return None
+    return (
+        f"listening on {host}, not a loopback address: anyone who can reach this port can "
+        "read the queue counts and /health and try tokens, and tokens cross the network in "
+        "clear unless TLS is in front. Serve it behind a TLS reverse proxy, and set "
+        f"HEXBUS_ALLOWED_HOSTS to the names clients use (now: {','.join(allowed_hosts)})"
+    )
+
+
 def fail(message: str, status: int) -> typer.Exit:
     """Print ``message`` as one error line; return the Exit to raise with ``status``.
 
@@ -385,14 +397,9 @@ def dashboard(
             "[dim]note: no token is set, so only counts and /health are served; set "
             "HEXBUS_API_READ_TOKEN to read dead letters and event status[/]"
         )
-    if not is_loopback(host):
-        errors.print(
-            f"[bold yellow]warning:[/] listening on {escape(host)}, not a loopback address: "
-            "anyone who can reach this port can read the queue counts and /health and try "
-            "tokens, and tokens cross the network in clear unless TLS is in front. Serve it "
-            "behind a TLS reverse proxy, and set HEXBUS_ALLOWED_HOSTS to the names clients use "
-            f"(now: {escape(','.join(api.allowed_hosts))})"
-        )
+    warning = bind_warning(host, api.allowed_hosts)
+    if warning:
+        errors.print(f"[bold yellow]warning:[/] {escape(warning)}")
     shown_host = f"[{host}]" if ":" in host else host
     console.print(
         f"hexbus dashboard on http://{escape(shown_host)}:{port}/queues  "
