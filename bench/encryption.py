@@ -8,24 +8,28 @@ falls on both: N ``publish()`` calls of a clinic-like event (a dozen fields, abo
 payload) to one no-op handler, timed; then a ``WorkerRuntime`` with T threads drains them,
 timed from ``start()`` until every message is settled. Both go through the container, as
 production does, so the sealed mode is exactly what a deployment with a key runs. Each figure
-is the median over the rounds; the ratio is sealed / plain (1.00x: no cost).
+is the median over the rounds; the ratio is sealed / plain (1.00x: no cost). "CPU" is this
+process's CPU time per event (``time.process_time``: the publisher, or the worker threads of
+the drain plus light polling), which moves far less than rates on a shared, noisy machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import sys
 import time
+import timeit
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import attrs
 
-from hexbus import DomainEvent
-from hexbus.adapters.encryption import generate_key
+from hexbus import DomainEvent, EventSerializer
+from hexbus.adapters.encryption import EncryptingSerializer, Keyring, generate_key
 from hexbus.container import create_container
 from hexbus.testing.redis_server import RedisServer
 
@@ -66,7 +70,11 @@ def event(n: int) -> LabResultReady:
     )
 
 
-def one_round(url: str, events: int, threads: int, key: str | None) -> tuple[float, float]:
+Round = tuple[float, float, float, float]
+"""publish events/s, drain events/s, publish CPU us/event, drain CPU us/event."""
+
+
+def one_round(url: str, events: int, threads: int, key: str | None) -> Round:
     namespace = f"bench{uuid.uuid4().hex[:8]}"
     env = {"USE_QUEUE_EVENT_BUS": "true", "REDIS_URL": url, "HEXBUS_NAMESPACE": namespace}
     if key:
@@ -80,21 +88,42 @@ def one_round(url: str, events: int, threads: int, key: str | None) -> tuple[flo
     container.processor().register_handler(LabResultReady, handle, name="bench.lab", queue="lab")
     bus = container.event_bus()
     batch = [event(n) for n in range(events)]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for item in batch:
         bus.publish(item)
     publish = time.perf_counter() - started
+    publish_cpu = time.process_time() - cpu
     runtime = container.worker_runtime(queues=["lab"], threads=threads)
     client = container.redis_client()
     messages = container.redis_keys().messages("lab")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     runtime.start()
     while done[0] < events or client.hlen(messages):
         time.sleep(0.005)
     drain = time.perf_counter() - started
+    drain_cpu = time.process_time() - cpu
     runtime.stop(timedelta(seconds=5))
     client.flushdb()
-    return events / publish, events / drain
+    per = 1e6 / events
+    return events / publish, events / drain, publish_cpu * per, drain_cpu * per
+
+
+def serializer_costs(key: str, count: int = 5_000) -> dict[str, float]:
+    """Microseconds per call of the serializer alone, plain and sealed (best of 5 runs)."""
+    plain = EventSerializer()
+    sealed = EncryptingSerializer(Keyring.from_texts([key]))
+    sample = event(1)
+    plain_text, sealed_text = plain.dumps(sample), sealed.dumps(sample)
+    calls = {
+        "dumps, plain": lambda: plain.dumps(sample),
+        "dumps, sealed": lambda: sealed.dumps(sample),
+        "loads, plain": lambda: plain.loads(plain_text),
+        "loads, sealed": lambda: sealed.loads(sealed_text),
+    }
+    return {
+        name: min(timeit.repeat(call, number=count, repeat=5)) / count * 1e6
+        for name, call in calls.items()
+    }
 
 
 def main(argv: list[str]) -> int:
@@ -104,7 +133,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--threads", type=int, default=8, help="worker threads")
     args = parser.parse_args(argv)
     key = generate_key()
-    results: dict[str, list[tuple[float, float]]] = {"plain": [], "sealed": []}
+    results: dict[str, list[Round]] = {"plain": [], "sealed": []}
+    load = os.getloadavg()[0]
     with RedisServer() as server:
         for number in range(args.rounds):
             order = ["plain", "sealed"] if number % 2 == 0 else ["sealed", "plain"]
@@ -112,20 +142,28 @@ def main(argv: list[str]) -> int:
                 sealing = key if mode == "sealed" else None
                 results[mode].append(one_round(server.url, args.events, args.threads, sealing))
     medians = {
-        mode: (
-            statistics.median(r[0] for r in rounds),
-            statistics.median(r[1] for r in rounds),
-        )
+        mode: [statistics.median(r[i] for r in rounds) for i in range(4)]
         for mode, rounds in results.items()
     }
     print(f"# bench/encryption.py, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     print(f"# {platform.python_version()} on {platform.machine()}, {args.events} events,")
-    print(f"# {args.rounds} rounds, {args.threads} threads; events/s (median)")
+    print(f"# {args.rounds} rounds, {args.threads} threads; medians; load average")
+    print(f"# {load:.2f} at start, {os.getloadavg()[0]:.2f} at end ({os.cpu_count()} cores)")
     print("| phase | no key | one key (sealed) | sealed / plain |")
     print("|---|---:|---:|---:|")
     for index, phase in enumerate(("publish", "drain")):
         plain, sealed = medians["plain"][index], medians["sealed"][index]
-        print(f"| {phase} | {plain:,.0f} | {sealed:,.0f} | {sealed / plain:.2f}x |")
+        print(f"| {phase}, events/s | {plain:,.0f} | {sealed:,.0f} | {sealed / plain:.2f}x |")
+    for index, phase in enumerate(("publish", "drain"), start=2):
+        plain, sealed = medians["plain"][index], medians["sealed"][index]
+        print(f"| {phase}, CPU us/event | {plain:,.1f} | {sealed:,.1f} | {sealed / plain:.2f}x |")
+    costs = serializer_costs(key)
+    for verb in ("dumps", "loads"):
+        plain, sealed = costs[f"{verb}, plain"], costs[f"{verb}, sealed"]
+        print(f"| serializer {verb}, us | {plain:.1f} | {sealed:.1f} | {sealed / plain:.2f}x |")
+    sealed_size = len(EncryptingSerializer(Keyring.from_texts([key])).dumps(event(1)))
+    plain_size = len(EventSerializer().dumps(event(1)))
+    print(f"# envelope size: {plain_size} bytes in clear, {sealed_size} sealed")
     return 0
 
 
