@@ -25,6 +25,7 @@ from .domain.errors import (
     InvalidEvent,
     MissingExtra,
     NonRetryableError,
+    UndecryptableEvent,
     UnknownEventType,
     UnknownHandler,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "PublishResult",
     "RateLimit",
     "RetryPolicy",
+    "UndecryptableEvent",
     "UnknownEventType",
     "UnknownHandler",
     "__version__",

@@ -31,6 +31,8 @@ from .adapters.dramatiq.routes import RedisRoutes
 from .adapters.dramatiq.schedule_state import RedisScheduleState
 from .adapters.dramatiq.tracking import Tracking
 from .adapters.dramatiq.worker import WorkerRuntime
+from .adapters.encryption.keys import Keyring
+from .adapters.encryption.serializer import EncryptingSerializer
 from .adapters.in_memory.event_bus import InMemoryEventBus
 from .adapters.in_memory.monitor import InMemoryMonitor
 from .adapters.in_memory.routes import InMemoryRoutes
@@ -56,6 +58,10 @@ def _metrics_kind(settings: Settings) -> str:
     return "on" if settings.observability.metrics else "off"
 
 
+def _encryption_kind(settings: Settings) -> str:
+    return "on" if settings.encryption.enabled else "off"
+
+
 def _alerter_kind(settings: Settings) -> str:
     return "webhook" if settings.observability.alert_webhook_url else "log"
 
@@ -67,7 +73,14 @@ class Container(containers.DeclarativeContainer):
 
     clock = providers.Singleton(SystemClock)
     processor = providers.Singleton(DomainEventsProcessor)
-    serializer = providers.Singleton(EventSerializer)
+    # With HEXBUS_ENCRYPTION_KEYS (or DATA_ENCRYPTION_KEY), payloads are sealed by the one
+    # serializer every bus and worker is given, so publisher and worker agree (ADR 0016).
+    keyring = providers.Singleton(Keyring.from_texts, settings.provided.encryption.keys)
+    serializer = providers.Selector(
+        providers.Callable(_encryption_kind, settings),
+        off=providers.Singleton(EventSerializer),
+        on=providers.Singleton(EncryptingSerializer, keyring),
+    )
 
     # --- observability: logs, metrics and alerts; every bus and worker tells them each step
     log_observer = providers.Singleton(

@@ -20,6 +20,10 @@ from typing import Final, Self, TypeVar
 import attrs
 
 from .adapters.dramatiq.settings import RedisSettings, WorkerSettings
+from .adapters.encryption.settings import EncryptionSettings
+from .adapters.environment import (
+    DECLARED as _DECLARED,
+)
 from .adapters.environment import (
     Setting,
     SettingsGroup,
@@ -115,6 +119,7 @@ class Settings(SettingsGroup):
     redis: RedisSettings = attrs.field(factory=RedisSettings)
     worker: WorkerSettings = attrs.field(factory=WorkerSettings)
     observability: ObservabilitySettings = attrs.field(factory=ObservabilitySettings)
+    encryption: EncryptionSettings = attrs.field(factory=EncryptionSettings)
     optional: tuple[SettingsGroup, ...] = ()
     """Groups of the parts that need an extra (the HTTP API), when it is installed."""
 
@@ -129,6 +134,7 @@ class Settings(SettingsGroup):
             redis=RedisSettings.from_env(env),
             worker=WorkerSettings.from_env(env),
             observability=ObservabilitySettings.from_env(env),
+            encryption=EncryptionSettings.from_env(env),
             optional=_optional_groups(env),
         )
 
@@ -140,7 +146,14 @@ class Settings(SettingsGroup):
     @property
     def groups(self) -> tuple[SettingsGroup, ...]:
         """Every group, this one first."""
-        return (self, self.redis, self.worker, self.observability, *self.optional)
+        return (
+            self,
+            self.redis,
+            self.worker,
+            self.observability,
+            self.encryption,
+            *self.optional,
+        )
 
     def group(self, kind: type[G]) -> G:
         """The optional group of type ``kind``; it is missing only without its extra."""
@@ -148,6 +161,20 @@ class Settings(SettingsGroup):
             if isinstance(group, kind):
                 return group
         raise ConfigurationError(kind.title, "is not read: the extra that needs it is missing")
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value in force (tokens, passwords, keys, the Redis URL's credentials),
+        so text that might quote one (an error message, a log line) can be masked (ADR 0016)."""
+        found: list[str] = [*self.redis.secrets(), *self.encryption.keys]
+        for group in self.groups:
+            for field in attrs.fields(type(group)):  # type: ignore[arg-type]
+                declared = field.metadata.get(_DECLARED)
+                if declared is None or not (declared.secret or declared.confidential):
+                    continue
+                value = getattr(group, field.name)
+                values = value if isinstance(value, tuple | list) else (value,)
+                found += [v for v in values if isinstance(v, str) and v]
+        return tuple(dict.fromkeys(found))
 
     def own(self) -> dict[str, str]:
         """This group's own variables only."""

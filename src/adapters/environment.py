@@ -28,7 +28,9 @@ T = TypeVar("T")
 Parser = Callable[[str, str], T]
 """``parse(variable, text) -> value``; raises :class:`ConfigurationError` naming the variable."""
 
-_DECLARED: Final = "hexbus_setting"
+DECLARED: Final = "hexbus_setting"
+"""The attrs metadata key under which a field keeps its :class:`Setting`."""
+_DECLARED: Final = DECLARED
 TRUE: Final = frozenset({"1", "true", "yes", "on"})
 FALSE: Final = frozenset({"0", "false", "no", "off"})
 TOKEN: Final = re.compile(r"^[A-Za-z0-9._~+/=-]{16,512}$")

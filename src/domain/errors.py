@@ -63,6 +63,15 @@ class EventDecodeError(EventError, ValueError):
         super().__init__(f"cannot decode event: {reason}")
 
 
+class UndecryptableEvent(EventDecodeError):
+    """The event's payload is encrypted and cannot be opened here: a key this process does not
+    have, no key at all, or a ciphertext that was altered. Dead-lettered with reason
+    ``undecryptable``; retry it once the key is configured."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"payload cannot be decrypted: {reason}")
+
+
 class DuplicateEventType(EventError):
     """Two different classes claim the same stable event type name."""
 

@@ -29,13 +29,19 @@ from uuid import UUID
 import cattrs
 from cattrs.preconf.json import make_converter
 
-from .errors import EventDecodeError, InvalidEvent
+from .errors import EventDecodeError, InvalidEvent, UndecryptableEvent
 from .event_types import EventTypeRegistry, event_types
 from .events import DomainEvent
 
 E = TypeVar("E", bound=DomainEvent)
 
 ENVELOPE_FIELDS: Final = ("event_id", "occurred_at", "correlation_id", "causation_id")
+HEADER_FIELDS: Final = ("event_type", "version", *ENVELOPE_FIELDS)
+"""The routing header: what any consumer may read without the payload (and, when payloads
+are encrypted, what stays in clear)."""
+CIPHERTEXT_FIELD: Final = "ciphertext"
+"""Where an encrypted envelope holds its payload, sealed (``hexbus.adapters.encryption``)."""
+NO_KEY: Final = "the payload is encrypted and this process has no key: set HEXBUS_ENCRYPTION_KEYS"
 
 
 def _strict(kind: type) -> Any:
@@ -134,6 +140,8 @@ class EventSerializer:
         event_type = envelope.get("event_type")
         if not isinstance(event_type, str):
             raise EventDecodeError("the envelope has no 'event_type' string")
+        if CIPHERTEXT_FIELD in envelope:
+            raise UndecryptableEvent(NO_KEY)
         cls = self.registry.resolve(event_type)
         version = envelope.get("version", 1)
         payload = envelope.get("payload")
@@ -151,6 +159,13 @@ class EventSerializer:
             if name in envelope:
                 fields[name] = envelope[name]
         return self.structure(fields, cls)
+
+    def reveal(self, envelope: dict[str, Any]) -> dict[str, Any]:
+        """``envelope`` with its payload readable; this serializer never hides it, one that
+        encrypts payloads decrypts it (or raises an :class:`EventError`)."""
+        if CIPHERTEXT_FIELD in envelope:
+            raise UndecryptableEvent(NO_KEY)
+        return envelope
 
     def structure(self, fields: dict[str, Any], cls: type[E]) -> E:
         """Build ``cls`` from its fields, translating cattrs errors into :class:`InvalidEvent`."""

@@ -18,6 +18,8 @@ class DeadLetterReason(Enum):
     NON_RETRYABLE = "non_retryable"
     UNDECODABLE = "undecodable"
     """The message could not be read as an event: bad JSON, unknown type, invalid fields."""
+    UNDECRYPTABLE = "undecryptable"
+    """The event's payload is encrypted with a key the worker does not have (or was altered)."""
     UNKNOWN_HANDLER = "unknown_handler"
     """The message names a handler this process does not have."""
 

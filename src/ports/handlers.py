@@ -7,6 +7,7 @@ These are values: an adapter may copy them into a worker process and rely on the
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from datetime import timedelta
@@ -133,9 +134,14 @@ class RateLimit:
             raise HandlerRegistrationError("rate limit needs a name")
 
     def bucket_for(self, event: DomainEvent) -> str:
-        """The bucket this event's run counts against."""
+        """The bucket this event's run counts against.
+
+        The key's value is hashed (SHA-256, 16 hex digits): it names a Redis key, and a
+        payload field such as a patient's id must not appear there in clear (ADR 0016).
+        """
         value = self.key(event) if callable(self.key) else getattr(event, self.key)
-        return f"{self.name}:{value}"
+        digest = hashlib.sha256(str(value).encode()).hexdigest()[:16]
+        return f"{self.name}:{digest}"
 
 
 @attrs.frozen(kw_only=True)

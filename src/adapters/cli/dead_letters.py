@@ -7,8 +7,10 @@ process by ``--app``. The commands check that first and say so, instead of faili
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
+import attrs
 import typer
 from rich.markup import escape
 from rich.panel import Panel
@@ -23,7 +25,7 @@ from rich.progress import (
 from rich.table import Column, Table
 
 from ...container import Container
-from ...domain.errors import DeadLetterNotRetryable
+from ...domain.errors import DeadLetterNotRetryable, EventError
 from ...ports.dead_letters import DeadLetter
 from .apps import AppOption
 from .operations import (
@@ -76,6 +78,24 @@ def letter_json(letter: DeadLetter, *, with_message: bool = True) -> dict[str, A
     return data
 
 
+def revealed(container: Container, letter: DeadLetter) -> DeadLetter:
+    """``letter`` with its event's payload in clear when it is sealed and a key opens it:
+    these commands run where Redis and the keys are, the operator's side (ADR 0016)."""
+    try:
+        envelope = json.loads(letter.message)
+    except ValueError:
+        return letter
+    if not isinstance(envelope, dict):
+        return letter
+    try:
+        opened = container.serializer().reveal(envelope)
+    except EventError:
+        return letter  # sealed with a key this command lacks: shown as carried
+    if opened is envelope:
+        return letter
+    return attrs.evolve(letter, message=json.dumps(opened, separators=(",", ":")))
+
+
 def first_line(text: str, width: int = 80) -> str:
     """The first line of ``text``, cut to ``width`` characters."""
     line = text.strip().splitlines()[0] if text.strip() else ""
@@ -120,7 +140,7 @@ def list_dead_letters(
                 "total": page.total,
                 "offset": page.offset,
                 "limit": page.limit,
-                "items": [letter_json(letter) for letter in page.items],
+                "items": [letter_json(revealed(container, letter)) for letter in page.items],
             }
         )
         return
@@ -167,7 +187,7 @@ def show_dead_letter(
     """Show one dead letter in full: why it died, its event as carried, and the traceback."""
     container = open_container(app)
     with operator_errors(container):
-        letter = container.dead_letters().get(dead_letter_id)
+        letter = revealed(container, container.dead_letters().get(dead_letter_id))
     if json_output:
         emit_json(letter_json(letter))
         return

@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ... import __version__
@@ -24,7 +25,8 @@ from ...ports.handlers import RateLimit
 from .apps import AppOption, require_app
 from .dead_letters import dead_letters
 from .events import events
-from .operations import clean, dashboard, queues, stats
+from .keys import keys
+from .operations import clean, dashboard, queues, scrub, stats
 from .routes import routes
 from .scheduling import scheduler, schedules
 from .worker import worker, worker_process
@@ -150,6 +152,7 @@ app.add_typer(events)
 app.add_typer(dead_letters)
 app.add_typer(queues)
 app.add_typer(routes)
+app.add_typer(keys)
 app.command()(clean)
 app.command()(dashboard)
 
@@ -159,7 +162,7 @@ def run() -> None:
     try:
         app()
     except HexbusError as error:
-        errors.print(f"[bold red]error:[/] {error}")
+        errors.print(f"[bold red]error:[/] {escape(scrub(str(error)))}")
         sys.exit(2)
 
 

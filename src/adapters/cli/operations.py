@@ -13,6 +13,7 @@ Errors are one readable line with exit status 2: hexbus's own, and redis-py's tr
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import sys
 import time
@@ -31,6 +32,8 @@ from rich.table import Table
 from ...container import Container, create_container
 from ...domain.errors import EventBusUnavailable, HexbusError
 from ...ports.monitoring import HandlerState, QueueStats, UnroutedStats
+from ...settings import Settings
+from ..redaction import redact_text
 from .apps import AppOption, load_app
 
 # Piped output (CI logs, grep) gets wide tables instead of rich's 80-column default.
@@ -84,10 +87,50 @@ def where(container: Container) -> str:
     return f"; Redis is {url}: check that it runs and that REDIS_URL (or REDIS_HOST/REDIS_PORT/...) points at it"
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address to listen on) is this machine only."""
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def bind_warning(host: str, allowed_hosts: tuple[str, ...]) -> str | None:
+    """What to say when ``hexbus dashboard`` listens beyond this machine (None: loopback)."""
+    if is_loopback(host):
+        return None
+    return (
+        f"listening on {host}, not a loopback address: anyone who can reach this port can "
+        "read the queue counts and /health and try tokens, and tokens cross the network in "
+        "clear unless TLS is in front. Serve it behind a TLS reverse proxy, and set "
+        f"HEXBUS_ALLOWED_HOSTS to the names clients use (now: {','.join(allowed_hosts)})"
+    )
+
+
 def fail(message: str, status: int) -> typer.Exit:
-    """Print ``message`` as one error line; return the Exit to raise with ``status``."""
-    errors.print(f"[bold red]error:[/] {escape(message)}")
+    """Print ``message`` as one error line; return the Exit to raise with ``status``.
+
+    Every URL in it is redacted and every secret in force masked (a driver's error may quote
+    the URL it was given, ADR 0016).
+    """
+    errors.print(f"[bold red]error:[/] {escape(scrub(message))}")
     return typer.Exit(status)
+
+
+def scrub(text: str) -> str:
+    """``text`` with URLs redacted and the secrets of this environment's settings masked."""
+    return redact_text(text, environment_secrets())
+
+
+def environment_secrets() -> tuple[str, ...]:
+    """The secrets of the settings in ``os.environ`` (none when they do not even parse: the
+    error saying so never echoes a secret)."""
+    try:
+        return Settings.from_env().secrets()
+    except HexbusError:
+        return ()
 
 
 def emit_json(data: Any, *, compact: bool = False) -> None:
@@ -367,7 +410,7 @@ def dashboard(
 ) -> None:
     """Serve the HTTP API and the dashboard page (uvicorn) until Ctrl-C or SIGTERM.
 
-    The page is at /queues, the API's documentation at /docs. Reading is open; retrying, removing, cleaning and pausing through the API need 'Authorization: Bearer <HEXBUS_API_TOKEN>', and are refused when HEXBUS_API_TOKEN is not set.
+    The page is at /queues, the API's documentation at /docs, health at /health, /health/live and /health/ready, Prometheus metrics at /metrics. Without a token only counts and health are served; HEXBUS_API_READ_TOKEN reads dead letters, event status and the settings; HEXBUS_API_TOKEN also sees payloads and may retry, remove, clean and pause. Only the host names in HEXBUS_ALLOWED_HOSTS (localhost by default) are answered; a non-loopback --host prints a warning.
     """
     # Imported here: the web stack is only loaded by the command that serves it, and the HTTP
     # adapter first, so a missing 'dashboard' extra is reported with its install hint.
@@ -376,10 +419,20 @@ def dashboard(
 
     container = open_container(app)
     settings = container.settings()
-    if settings.group(ApiSettings).api_token is None:
+    api = settings.group(ApiSettings)
+    if api.api_token is None:
         errors.print(
-            "[dim]note: HEXBUS_API_TOKEN is not set, so the API and dashboard are read-only[/]"
+            "[dim]note: HEXBUS_API_TOKEN is not set, so the API and dashboard change nothing "
+            "and show no payload[/]"
         )
+    if api.api_token is None and api.read_token is None:
+        errors.print(
+            "[dim]note: no token is set, so only counts and /health are served; set "
+            "HEXBUS_API_READ_TOKEN to read dead letters and event status[/]"
+        )
+    warning = bind_warning(host, api.allowed_hosts)
+    if warning:
+        errors.print(f"[bold yellow]warning:[/] {escape(warning)}")
     shown_host = f"[{host}]" if ":" in host else host
     console.print(
         f"hexbus dashboard on http://{escape(shown_host)}:{port}/queues  "

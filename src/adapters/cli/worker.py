@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ...application.processor import DomainEventsProcessor
@@ -36,6 +37,7 @@ from ..observability.metrics_server import (
     mark_this_process_dead,
 )
 from ..observability.settings import LOG_FORMAT
+from ..redaction import redact_text
 from .apps import AppOption, load_app, require_app
 
 console = Console(stderr=True)
@@ -86,7 +88,11 @@ def worker(queues: QueuesOption = None, app: AppOption = None) -> None:
     app = require_app(container, app, "hexbus worker")
     settings = container.settings()
     observability = settings.observability
-    configure_logging(observability.log_json, level=observability.log_level.upper())
+    configure_logging(
+        observability.log_json,
+        level=observability.log_level.upper(),
+        secrets=settings.secrets(),
+    )
     groups = plan(settings, container.processor(), queues)
     if not groups:
         raise typer.BadParameter(
@@ -159,10 +165,13 @@ def _supervise(
             specs.append(ProcessSpec(f"{group.name}#{index + 1}", tuple(argv), child_env))
     console.print(table)
     console.print(f"Redis: {settings.redis.redacted_url()}  namespace: {settings.worker.namespace}")
+    secrets = settings.secrets()
     supervisor = Supervisor(
         specs,
         shutdown_timeout=settings.worker.shutdown_timeout + timedelta(seconds=5),
-        report=lambda line: console.print(f"[dim]supervisor:[/] {line}", soft_wrap=True),
+        report=lambda line: console.print(
+            f"[dim]supervisor:[/] {escape(redact_text(line, secrets))}", soft_wrap=True
+        ),
         crash_loop=CrashLoop(
             exits=settings.worker.crash_loop_exits,
             window=settings.worker.crash_loop_window,
@@ -198,7 +207,9 @@ def worker_process(
     container = create_container()
     settings = container.settings()
     configure_logging(
-        settings.observability.log_json, level=settings.observability.log_level.upper()
+        settings.observability.log_json,
+        level=settings.observability.log_level.upper(),
+        secrets=settings.secrets(),
     )
     load_app(container, app)
     runtime = container.worker_runtime(

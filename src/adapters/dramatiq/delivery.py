@@ -19,7 +19,7 @@ from dramatiq.middleware import CurrentMessage
 
 from ...application.delivery import AttemptOutcome, AttemptResult, HandlerRunner
 from ...application.processor import DomainEventsProcessor
-from ...domain.errors import EventError, HandlerTimeout, UnknownHandler
+from ...domain.errors import EventError, HandlerTimeout, UndecryptableEvent, UnknownHandler
 from ...domain.events import DomainEvent
 from ...domain.serialization import EventSerializer
 from ...ports.dead_letters import DeadLetterReason
@@ -81,7 +81,12 @@ class Deliverer:
         try:
             event = self._serializer.from_dict(envelope)
         except EventError as error:
-            settlement.reject(delivery, envelope, error, DeadLetterReason.UNDECODABLE)
+            reason = (
+                DeadLetterReason.UNDECRYPTABLE
+                if isinstance(error, UndecryptableEvent)
+                else DeadLetterReason.UNDECODABLE
+            )
+            settlement.reject(delivery, envelope, error, reason)
             return
         if spec.rate_limit is not None and not settlement.admit(delivery, event, spec, envelope):
             return

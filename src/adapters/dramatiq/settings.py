@@ -27,6 +27,7 @@ from ..environment import (
     text,
     whole,
 )
+from ..redaction import redact_url, url_secrets
 
 URL_SCHEMES: Final = ("redis", "rediss", "unix")
 NAMESPACE_PATTERN: Final = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
@@ -51,8 +52,9 @@ REDIS_URL: Final = Setting(
     parse=_redis_url,
     default="",
     description="where Redis is (redis://, rediss:// for TLS, unix://); when set, the "
-    "REDIS_HOST... variables are ignored",
-    show=lambda value: value or "not set",
+    "REDIS_HOST... variables are ignored; shown with every credential masked",
+    show=lambda value: redact_url(value) if value else "not set",
+    confidential=True,
 )
 REDIS_HOST: Final = Setting(
     name="REDIS_HOST", parse=host, default="127.0.0.1", description="Redis host (no REDIS_URL)"
@@ -174,13 +176,13 @@ class RedisSettings(SettingsGroup):
         )
 
     def redacted_url(self) -> str:
-        """The URL with its password replaced, fit for logs and screens."""
-        parts = urlsplit(self.url)
-        if parts.password is None:
-            return self.url
-        user = parts.username or ""
-        netloc = f"{user}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-        return parts._replace(netloc=netloc).geturl()
+        """The URL with every credential masked (user-info, ``?password=``, ``?username=``...),
+        fit for logs and screens (:func:`~hexbus.adapters.redaction.redact_url`)."""
+        return redact_url(self.url)
+
+    def secrets(self) -> tuple[str, ...]:
+        """The credentials the URL carries, to mask wherever text might quote them."""
+        return url_secrets(self.url)
 
     def describe(self) -> dict[str, str]:
         """The URL in force (built from the parts when ``REDIS_URL`` is unset), redacted, and

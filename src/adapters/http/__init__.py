@@ -4,8 +4,10 @@ An entry point like the CLI: :func:`create_app` takes the composition root's con
 reads and acts on the bus only through its ports (:class:`QueueMonitor`, :class:`QueueControl`,
 :class:`DeadLetters`), so the same app serves the in-memory and the Redis adapter.
 
-Reading is open (the dashboard polls it); anything that changes state needs the bearer token
-``HEXBUS_API_TOKEN``, and with no token configured it is refused rather than left open.
+Without a token only queue counts and health are served; ``HEXBUS_API_READ_TOKEN`` reads
+event status, dead letters (without payloads) and the settings; the operator token
+``HEXBUS_API_TOKEN`` also sees payloads and changes state; with no token configured those are
+refused rather than left open (:mod:`.auth`, ADR 0016).
 Importing this package loads FastAPI: import it only where a web server is wanted. FastAPI and
 uvicorn come with the ``dashboard`` extra (``pip install 'hexbus[dashboard]'``); without it,
 importing this package raises :class:`~hexbus.MissingExtra` saying so (ADR 0013).

@@ -1,64 +1,119 @@
-"""Bearer-token authorization for the endpoints that change state.
+"""Bearer tokens and the two roles: who may read what, and who may change state (ADR 0016).
 
-Retrying, removing, cleaning and pausing act on production work, so they need
-``Authorization: Bearer <HEXBUS_API_TOKEN>``. Reading stays open, because the dashboard polls
-it and it reveals no secret (the settings are shown redacted); put the app behind your own
-network rules or proxy if the queue names and error messages are themselves sensitive.
+Every endpoint has one :class:`Access` level, checked here (a FastAPI dependency) and, for
+changes, by :class:`~.guard.Guard` too before any request body is read:
 
-With no token configured, mutating endpoints are refused (403) rather than left open: an
-operator who forgot the setting finds out at once, and nobody else finds out first.
+============ ============================================ =====================================
+access       endpoints                                    needs
+============ ============================================ =====================================
+``open``     ``/health``, ``/health/live|ready``, docs    nothing
+``counts``   queue stats, ``/metrics``                    nothing, unless HEXBUS_API_READ_TOKEN
+                                                          is set: then a read or operator token
+``read``     event status, dead letters, settings         the read or the operator token
+``operate``  retry, remove, retry-all, clean, pause       the operator token (HEXBUS_API_TOKEN)
+============ ============================================ =====================================
+
+A reader sees dead letters and statuses without payload fields, which only the operator role
+is shown (decrypted, when payloads are encrypted); error texts and tracebacks are shown to
+either role only with ``HEXBUS_SHOW_ERRORS=true``. Without any token configured, reads of
+anything but counts and changes are refused (403), never left open; without a token sent,
+401 with a challenge; a wrong token, or the read token for a change, 403.
 """
 
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Request
 
 from .errors import ApiError
-from .schemas import ErrorOut, Responses
+from .roles import ACCESS_KEY, Access, Role
 from .services import ServicesDep
+from .settings import ApiSettings
 
-bearer = HTTPBearer(
-    auto_error=False,
-    scheme_name="HEXBUS_API_TOKEN",
-    description="The value of HEXBUS_API_TOKEN; needed by every POST and DELETE.",
-)
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="hexbus"'}
 
 
-def require_token(
-    services: ServicesDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> None:
-    """Let the request through only with the configured token (a FastAPI dependency)."""
-    expected = services.api.api_token
-    if expected is None:
+def bearer_token(header: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, or None."""
+    if not header:
+        return None
+    scheme, _, credentials = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        return None
+    return credentials.strip()
+
+
+def _same(sent: str, expected: str | None) -> bool:
+    # Constant time, on bytes (compare_digest rejects non-ASCII str), so the comparison's
+    # duration says nothing about how much of a guess was right.
+    return expected is not None and hmac.compare_digest(sent.encode(), expected.encode())
+
+
+def authorize(api: ApiSettings, access: Access, header: str | None) -> Role:
+    """The caller's role for an endpoint of ``access``; raises the 401 or 403 to answer."""
+    if access is Access.OPEN:
+        return Role.PUBLIC
+    sent = bearer_token(header)
+    if access is Access.COUNTS and api.read_token is None:
+        # Open: a token only tells who is asking; a wrong one is no reason to refuse counts.
+        if sent is not None and _same(sent, api.api_token):
+            return Role.OPERATOR
+        return Role.PUBLIC
+    if access is Access.OPERATE and api.api_token is None:
         raise ApiError(
             403,
             "Forbidden",
             "changes through the API are disabled because no token is configured: set "
             "HEXBUS_API_TOKEN on the server and send it as 'Authorization: Bearer <token>'",
         )
-    if credentials is None:
+    if access is not Access.OPERATE and api.api_token is None and api.read_token is None:
+        raise ApiError(
+            403,
+            "Forbidden",
+            "reading event status, dead letters and settings is disabled because no token is "
+            "configured: set HEXBUS_API_READ_TOKEN (read) or HEXBUS_API_TOKEN (operator) on "
+            "the server and send it as 'Authorization: Bearer <token>'",
+        )
+    if sent is None:
+        needed = "HEXBUS_API_TOKEN" if access is Access.OPERATE else "a read or operator token"
         raise ApiError(
             401,
             "Unauthorized",
-            "this endpoint changes state: send 'Authorization: Bearer <HEXBUS_API_TOKEN>'",
-            headers={"WWW-Authenticate": 'Bearer realm="hexbus"'},
+            f"this endpoint needs a token: send 'Authorization: Bearer <{needed}>'",
+            headers=CHALLENGE,
         )
-    # Constant time, on bytes (compare_digest rejects non-ASCII str), so the comparison's
-    # duration says nothing about how much of a guess was right.
-    if not hmac.compare_digest(credentials.credentials.encode(), expected.encode()):
-        raise ApiError(403, "Forbidden", "the bearer token is not HEXBUS_API_TOKEN")
+    if _same(sent, api.api_token):
+        return Role.OPERATOR
+    if not _same(sent, api.read_token):
+        raise ApiError(403, "Forbidden", "the bearer token is not one this server accepts")
+    if access is Access.OPERATE:
+        raise ApiError(
+            403,
+            "Forbidden",
+            "this is the read token; changes need the operator token (HEXBUS_API_TOKEN)",
+        )
+    return Role.READER
 
 
-Authorized = Depends(require_token)
-"""Put in a route's ``dependencies=[...]`` to require the token."""
+def _requiring(access: Access) -> Any:
+    def dependency(request: Request, services: ServicesDep) -> Role:
+        return authorize(services.api, access, request.headers.get("authorization"))
 
-MUTATING: Responses = {
-    401: {"model": ErrorOut, "description": "No bearer token was sent."},
-    403: {"model": ErrorOut, "description": "Wrong token, or HEXBUS_API_TOKEN is not set."},
-}
-"""The responses every state-changing endpoint may give besides its own."""
+    dependency.__name__ = f"require_{access.value}"
+    return Depends(dependency)
+
+
+CountsRole = Annotated[Role, _requiring(Access.COUNTS)]
+"""A route parameter of this type lets counts through (and names the caller's role)."""
+ReaderRole = Annotated[Role, _requiring(Access.READ)]
+"""A route parameter of this type requires the read or the operator token."""
+Operator = _requiring(Access.OPERATE)
+"""Put in a route's ``dependencies=[...]`` to require the operator token."""
+
+
+def documented(access: Access) -> dict[str, Any]:
+    """``openapi_extra`` naming ``access``, from which the document gets its security and its
+    401/403 answers (``app.document``)."""
+    return {ACCESS_KEY: access.value}

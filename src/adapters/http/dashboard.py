@@ -1,9 +1,11 @@
 """``GET /queues``: the dashboard, one HTML page served as it is, no build step.
 
 The page (``dashboard.html`` beside this module) carries its CSS and a small script inline;
-the server fills in the configuration, escaped, and a fresh nonce that the Content Security
-Policy requires of every script and style, so even if some text slipped past escaping it could
-not run. The script polls the JSON API and draws with ``textContent`` only.
+the server fills in only its version, the bus's kind and a fresh nonce that the Content
+Security Policy requires of every script and style, so even if some text slipped past escaping
+it could not run. It holds no data: the script asks for a token, polls the JSON API with it
+(counts open, the rest as the token allows, ADR 0016) and draws with ``textContent`` only; the
+settings come from ``/api/v1/config`` like everything else.
 """
 
 from __future__ import annotations
@@ -32,13 +34,8 @@ def _template() -> str:
 
 
 def render(settings: Settings, nonce: str) -> str:
-    """The page with the settings in force and ``nonce`` filled in (values escaped)."""
-    rows = "".join(
-        f"<div><dt>{html.escape(name)}</dt><dd>{html.escape(value)}</dd></div>"
-        for name, value in settings.describe().items()
-    )
+    """The page with ``nonce`` filled in (values escaped)."""
     values = {
-        "config_rows": rows,
         "nonce": html.escape(nonce),
         "version": html.escape(__version__),
         "bus": "Dramatiq/Redis" if settings.use_queue_event_bus else "in-memory",
@@ -47,7 +44,8 @@ def render(settings: Settings, nonce: str) -> str:
     return _MARKER.sub(lambda m: values[m.group(1)], _template())
 
 
-def _policy(nonce: str) -> str:
+def policy(nonce: str) -> str:
+    """The Content Security Policy of a page whose scripts and styles carry ``nonce``."""
     return "; ".join(
         (
             "default-src 'none'",
@@ -62,14 +60,14 @@ def _policy(nonce: str) -> str:
     )
 
 
-@router.get("/queues", response_class=HTMLResponse)
+@router.get("/queues", response_class=HTMLResponse, include_in_schema=False)
 def dashboard(services: ServicesDep) -> HTMLResponse:
     """The live dashboard: queues, health, dead letters (retry, remove), pause and resume."""
     nonce = secrets.token_urlsafe(18)
     return HTMLResponse(
         render(services.settings, nonce),
         headers={
-            "Content-Security-Policy": _policy(nonce),
+            "Content-Security-Policy": policy(nonce),
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer",
             "Cache-Control": "no-store",

@@ -1,15 +1,22 @@
 """Every error answers the same JSON: ``{"error": code, "detail": sentence}``.
 
-hexbus's own errors carry a message that says what to do, so they are passed through with a
-status that tells the client whose fault it was: a missing dead letter is a 404, one that
-cannot be retried a 409, an unreachable Redis a 503, a Redis that refuses a command for a
-data error (``EventBusRejected``) a 500, the deployment's fault and not the client's. Bad input
-is a 422 naming each invalid part; nothing a client sends produces a 500. Redis errors that a
-port let through untranslated are answered as the 503 they are, never as a stack trace.
+hexbus's own errors carry a message that says what to do, so 4xx ones are passed through with
+a status that tells the client whose fault it was: a missing dead letter is a 404, one that
+cannot be retried a 409. Bad input is a 422 naming each invalid part (a body that is not even
+JSON too); nothing a client sends produces a 500.
+
+A 5xx says whose fault it is and never how the server is built (ADR 0016): only a Redis that
+could not be reached or did not answer is a 503 (``EventBusUnavailable``, and redis-py's
+connection errors); a Redis that answered with an error (``EventBusRejected``: a key of the
+wrong type, a script error, a refused command) is a 500, the deployment's fault, and so is
+anything unexpected. Their bodies name no command, key, host or path: those go to the log,
+under the ``error id`` the body gives.
 """
 
 from __future__ import annotations
 
+import logging
+import uuid
 from http import HTTPStatus
 from typing import Any
 
@@ -29,6 +36,11 @@ from ...domain.errors import (
     UnknownHandler,
 )
 from .schemas import ErrorOut, FieldError
+
+log = logging.getLogger("hexbus.http")
+
+TRANSIENT = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)
+"""redis-py errors meaning no answer: the only ones that make a 503."""
 
 _STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (DeadLetterNotFound, 404),
@@ -100,22 +112,58 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, error, detail, headers=headers)
 
 
+UNAVAILABLE = (
+    "Redis could not be reached or did not answer in time; try again shortly (the server "
+    "log has the details under error id {id})"
+)
+REJECTED = (
+    "the server's Redis refused the command: a data or configuration error on the server, "
+    "not in this request, and trying again gives the same answer (the server log has the "
+    "details under error id {id})"
+)
+UNEXPECTED = "the server failed unexpectedly (the server log has the details under error id {id})"
+
+
+def _server_error(
+    request: Request, status: int, error: str, template: str, exc: BaseException
+) -> JSONResponse:
+    error_id = uuid.uuid4().hex[:12]
+    log.error(
+        "%s %s answered %d %s (error id %s)",
+        request.method,
+        request.url.path,
+        status,
+        error,
+        error_id,
+        exc_info=exc,
+    )
+    return error_response(status, error, template.format(id=error_id))
+
+
 async def _on_hexbus(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HexbusError)
-    return error_response(status_for(exc), type(exc).__name__, str(exc))
+    status = status_for(exc)
+    if isinstance(exc, EventBusUnavailable):
+        return _server_error(request, 503, type(exc).__name__, UNAVAILABLE, exc)
+    if status >= 500:
+        return _server_error(request, status, type(exc).__name__, REJECTED, exc)
+    return error_response(status, type(exc).__name__, str(exc))
 
 
 async def _on_redis(request: Request, exc: Exception) -> JSONResponse:
-    detail = (
-        f"Redis could not be reached or refused the command ({type(exc).__name__}: {exc}); "
-        "check REDIS_URL and that Redis is up, then try again"
-    )
-    return error_response(503, EventBusUnavailable.__name__, detail)
+    if isinstance(exc, TRANSIENT):
+        return _server_error(request, 503, EventBusUnavailable.__name__, UNAVAILABLE, exc)
+    return _server_error(request, 500, EventBusRejected.__name__, REJECTED, exc)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    return _server_error(request, 500, "InternalError", UNEXPECTED, exc)
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Answer validation, HTTP, hexbus and Redis errors with the one error body."""
+    """Answer validation, HTTP, hexbus, Redis and unexpected errors with the one error body."""
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(HTTPException, _on_http)
     app.add_exception_handler(HexbusError, _on_hexbus)
     app.add_exception_handler(redis.RedisError, _on_redis)
+    app.add_exception_handler(Exception, _on_unexpected)

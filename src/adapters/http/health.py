@@ -1,10 +1,17 @@
-"""``/health``: can this deployment do its work right now, and if not, why.
+"""Health for machines and for operators (ADR 0016, superseding that part of ADR 0011).
 
-Four checks, each with its own status so a load balancer reads one word and an operator the
-reason: Redis (reachable, round-trip time), workers (heartbeats seen recently), backlog and
-failure rate (per queue, against the alert thresholds). *down* means nothing can be published
-(Redis unreachable); *degraded* means events are accepted but will not be handled as expected
-(no live worker, a threshold crossed, stats unreadable). Both answer 503; *ok* answers 200.
+* ``/health/live``: the process is up and answering (200), nothing else is asked. For a
+  liveness probe: a restart cures nothing that Redis or a handler does.
+* ``/health/ready``: Redis answers a PING within ``HEXBUS_READY_MAX_LATENCY`` (200), else 503.
+  For a load balancer: this process can serve the API now.
+* ``/health``: the operator's view, four checks: Redis (reachable, round-trip time), workers
+  (heartbeats seen recently), backlog and failure rate (per queue, against the alert
+  thresholds). *down* means nothing can be published (Redis unreachable) and answers 503;
+  *degraded* means events are accepted but will not be handled as expected (no live worker, a
+  threshold crossed, stats unreadable) and answers 200, with ``failing`` naming each failing
+  check and why: a queue failing its handlers is exactly when operators need the API, so it
+  must not take the API out of a load balancer.
+
 On the in-memory bus there is no Redis and handlers run in-process, so those two checks say so
 instead of failing.
 """
@@ -13,13 +20,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Literal
 
 import redis
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ...domain.errors import HexbusError
 from ...ports.monitoring import QueueMonitor, QueueStats
+from ..redaction import redact_text
 from .badges import Thresholds, backlog
 
 Status = Literal["ok", "degraded", "down"]
@@ -71,11 +80,33 @@ class HealthChecks(BaseModel):
     failure_rate: FailureRateCheck
 
 
+class FailingCheck(BaseModel):
+    """One check that is not ok, and why."""
+
+    check: Literal["redis", "workers", "backlog", "failure_rate"]
+    reason: str
+
+
 class HealthOut(BaseModel):
-    """The overall status and each check behind it."""
+    """The overall status, what is failing, and each check behind it."""
 
     status: Status
+    failing: list[FailingCheck] = Field(description="Each check that is not ok, and why.")
     checks: HealthChecks
+
+
+class LiveOut(BaseModel):
+    """The process answers."""
+
+    status: Literal["live"] = "live"
+
+
+class ReadyOut(BaseModel):
+    """Whether this process can serve now: Redis reachable within the latency limit."""
+
+    status: Literal["ready", "not ready"]
+    redis: RedisCheck
+    max_latency_ms: float
 
 
 class HealthProbe:
@@ -88,11 +119,26 @@ class HealthProbe:
         *,
         client: redis.Redis | None = None,
         live_workers: Callable[[], list[str]] | None = None,
+        ready_max_latency: timedelta = timedelta(milliseconds=500),
+        secrets: tuple[str, ...] = (),
     ) -> None:
         self._monitor = monitor
         self._thresholds = thresholds
         self._redis = client
         self._live_workers = live_workers
+        self._max_latency_ms = ready_max_latency.total_seconds() * 1000
+        self._secrets = secrets
+
+    def ready(self) -> ReadyOut:
+        """Redis reachable within the latency limit (always, on the in-memory bus)."""
+        check = self._check_redis()
+        fast = check.latency_ms is None or check.latency_ms <= self._max_latency_ms
+        ready = check.status != "down" and fast
+        return ReadyOut(
+            status="ready" if ready else "not ready",
+            redis=check,
+            max_latency_ms=round(self._max_latency_ms, 3),
+        )
 
     def check(self) -> HealthOut:
         """Every check, then the overall status."""
@@ -111,7 +157,7 @@ class HealthProbe:
             backlog=self._check_backlog(stats),
             failure_rate=self._check_failure_rate(stats),
         )
-        return HealthOut(status=_overall(checks), checks=checks)
+        return HealthOut(status=_overall(checks), failing=_failing(checks), checks=checks)
 
     def _check_redis(self) -> RedisCheck:
         if self._redis is None:
@@ -121,7 +167,9 @@ class HealthProbe:
             self._redis.ping()
         except redis.RedisError as error:
             return RedisCheck(
-                status="down", reachable=False, error=f"{type(error).__name__}: {error}"
+                status="down",
+                reachable=False,
+                error=redact_text(f"{type(error).__name__}: {error}", self._secrets),
             )
         latency = (time.perf_counter() - started) * 1000
         return RedisCheck(status="ok", reachable=True, latency_ms=round(latency, 3))
@@ -162,6 +210,36 @@ class HealthProbe:
             queue=highest.queue if highest and highest.failure_rate else None,
             over=over,
         )
+
+
+def _failing(checks: HealthChecks) -> list[FailingCheck]:
+    failing = []
+    if checks.redis.status == "down":
+        failing.append(FailingCheck(check="redis", reason=f"unreachable: {checks.redis.error}"))
+    if checks.workers.status == "down":
+        failing.append(FailingCheck(check="workers", reason="no worker heartbeat seen recently"))
+    backlog, rate = checks.backlog, checks.failure_rate
+    if backlog.status == "unknown" or rate.status == "unknown":
+        what = "stats unreadable"
+        if backlog.status == "unknown":
+            failing.append(FailingCheck(check="backlog", reason=what))
+        if rate.status == "unknown":
+            failing.append(FailingCheck(check="failure_rate", reason=what))
+    if backlog.status == "warning":
+        failing.append(
+            FailingCheck(
+                check="backlog",
+                reason=f"over {backlog.threshold} waiting on {', '.join(backlog.over)}",
+            )
+        )
+    if rate.status == "warning":
+        failing.append(
+            FailingCheck(
+                check="failure_rate",
+                reason=f"over {rate.threshold:.0%} of recent runs failed on {', '.join(rate.over)}",
+            )
+        )
+    return failing
 
 
 def _overall(checks: HealthChecks) -> Status:

@@ -7,24 +7,27 @@ from datetime import timedelta
 from fastapi import APIRouter
 
 from ...ports.monitoring import HandlerState
-from .auth import MUTATING, Authorized
+from .auth import CountsRole, Operator, documented
 from .errors import ApiError
+from .roles import Access
 from .schemas import CleanIn, CleanOut, ErrorOut, QueuesOut, QueueStateOut, Responses
 from .services import Services, ServicesDep
 
 router = APIRouter(prefix="/api/v1/queues", tags=["queues"])
 
 UNKNOWN_QUEUE: Responses = {404: {"model": ErrorOut, "description": "No such queue."}}
+OPERATE = documented(Access.OPERATE)
 
 
-@router.get("/stats")
-def queue_stats(services: ServicesDep) -> QueuesOut:
+@router.get("/stats", openapi_extra=documented(Access.COUNTS))
+def queue_stats(services: ServicesDep, role: CountsRole) -> QueuesOut:
     """Every queue's counts, throughput, mean duration, failure rate and health badge.
 
     The badge is ``warning`` when the failure rate is above HEXBUS_ALERT_FAILURE_RATE or the
     backlog (messages waiting) above HEXBUS_ALERT_BACKLOG, ``busy`` while anything waits or
     runs, else ``healthy``; ``health`` is the worst of them. ``unrouted`` counts, per event
-    type, the events accepted while no handler subscribed to it. Open to read.
+    type, the events accepted while no handler subscribed to it. Counts only: open unless
+    HEXBUS_API_READ_TOKEN is set, then it needs the read or the operator token.
     """
     monitor = services.monitor
     return QueuesOut.from_stats(monitor.queue_stats(), services.thresholds, monitor.unrouted())
@@ -42,8 +45,9 @@ def _known(services: Services, queue: str) -> None:
 
 @router.post(
     "/{queue}/pause",
-    dependencies=[Authorized],
-    responses={**MUTATING, **UNKNOWN_QUEUE},
+    dependencies=[Operator],
+    responses=UNKNOWN_QUEUE,
+    openapi_extra=OPERATE,
 )
 def pause_queue(queue: str, services: ServicesDep) -> QueueStateOut:
     """Stop handing out the queue's events; they are kept until it is resumed."""
@@ -54,8 +58,9 @@ def pause_queue(queue: str, services: ServicesDep) -> QueueStateOut:
 
 @router.post(
     "/{queue}/resume",
-    dependencies=[Authorized],
-    responses={**MUTATING, **UNKNOWN_QUEUE},
+    dependencies=[Operator],
+    responses=UNKNOWN_QUEUE,
+    openapi_extra=OPERATE,
 )
 def resume_queue(queue: str, services: ServicesDep) -> QueueStateOut:
     """Hand out the queue's events again, those kept while paused first."""
@@ -64,7 +69,7 @@ def resume_queue(queue: str, services: ServicesDep) -> QueueStateOut:
     return QueueStateOut(queue=queue, paused=False)
 
 
-@router.post("/clean", dependencies=[Authorized], responses=MUTATING)
+@router.post("/clean", dependencies=[Operator], openapi_extra=OPERATE)
 def clean(body: CleanIn, services: ServicesDep) -> CleanOut:
     """Remove succeeded statuses or dead letters older than ``older_than_seconds`` now.
 

@@ -11,11 +11,12 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ...ports.dead_letters import DeadLetter, DeadLetterPage
 from ...ports.monitoring import EventStatus, HandlerStatus, QueueStats, UnroutedStats
 from .badges import Badge, Thresholds, backlog, badge, worst
+from .views import View
 
 MAX_OLDER_THAN_SECONDS = 10 * 365 * 24 * 3600
 """Ten years: enough for any clean, and far from overflowing a datetime."""
@@ -163,6 +164,14 @@ class CleanIn(BaseModel):
         description="Only records older than this; 0 removes them all.",
     )
 
+    @field_validator("older_than_seconds", mode="before")
+    @classmethod
+    def _whole_number(cls, value: Any) -> Any:
+        # JSON Schema's integer includes 60.0; a bool or a string stays refused (strict).
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value
+
 
 class CleanOut(BaseModel):
     """How many records went."""
@@ -175,25 +184,50 @@ class CleanOut(BaseModel):
 # --- dead letters --------------------------------------------------------------------------
 
 
+Redacted = Literal["payload", "message", "error", "traceback"]
+
+
 class DeadLetterOut(BaseModel):
-    """One handler's failure on one event, with what is needed to diagnose and retry it."""
+    """One handler's failure on one event, with what is needed to diagnose and retry it.
+
+    What a caller is shown depends on its token (ADR 0016): the operator token gets the event
+    in full, its payload decrypted when payloads are encrypted; the read token gets the
+    event's header only (type, id, version, times, correlation ids). Error texts and
+    tracebacks are shown to either only with HEXBUS_SHOW_ERRORS=true. ``redacted`` names what
+    was left out.
+    """
 
     id: str
-    reason: str = Field(description="retries_exhausted, non_retryable, undecodable, ...")
+    reason: str = Field(
+        description="retries_exhausted, non_retryable, undecodable, undecryptable, unknown_handler"
+    )
     queue: str
     handler: str | None
     event_id: UUID | None
     event_type: str | None
     error_type: str
-    error: str
-    traceback: str
+    error: str | None = Field(description="The error's message; null unless HEXBUS_SHOW_ERRORS.")
+    traceback: str | None = Field(description="Null unless HEXBUS_SHOW_ERRORS.")
     attempts: int
     failed_at: datetime
-    message: str = Field(description="The event as it was carried (serialized JSON).")
+    message: str | None = Field(
+        description="The event as carried (JSON text): in full for the operator token, its "
+        "header only for the read token; null when it is not an event and the caller is not "
+        "the operator."
+    )
+    redacted: list[Redacted] = Field(description="What was left out for this caller.")
 
     @classmethod
-    def from_dead_letter(cls, letter: DeadLetter) -> DeadLetterOut:
-        """The port's dead letter as JSON."""
+    def from_dead_letter(cls, letter: DeadLetter, view: View) -> DeadLetterOut:
+        """The port's dead letter as JSON, as ``view`` lets its caller see it."""
+        message, hidden = view.message(letter.message)
+        error = view.error(letter.error)
+        traceback = view.error(letter.traceback)
+        redacted: list[Redacted] = [*hidden]
+        if error is None and letter.error:
+            redacted.append("error")
+        if traceback is None and letter.traceback:
+            redacted.append("traceback")
         return cls(
             id=letter.id,
             reason=letter.reason.value,
@@ -202,11 +236,12 @@ class DeadLetterOut(BaseModel):
             event_id=letter.event_id,
             event_type=letter.event_type,
             error_type=letter.error_type,
-            error=letter.error,
-            traceback=letter.traceback,
+            error=error,
+            traceback=traceback,
             attempts=letter.attempts,
             failed_at=letter.failed_at,
-            message=letter.message,
+            message=message,
+            redacted=redacted,
         )
 
 
@@ -219,10 +254,10 @@ class DeadLetterPageOut(BaseModel):
     limit: int
 
     @classmethod
-    def from_page(cls, page: DeadLetterPage) -> DeadLetterPageOut:
+    def from_page(cls, page: DeadLetterPage, view: View) -> DeadLetterPageOut:
         """The port's page as JSON."""
         return cls(
-            items=[DeadLetterOut.from_dead_letter(d) for d in page.items],
+            items=[DeadLetterOut.from_dead_letter(d, view) for d in page.items],
             total=page.total,
             offset=page.offset,
             limit=page.limit,
@@ -260,21 +295,21 @@ class HandlerStatusOut(BaseModel):
     queue: str
     state: str = Field(description="scheduled, queued, running, succeeded, failed, dead, ...")
     attempts: int
-    last_error: str | None
+    last_error: str | None = Field(description="Null unless HEXBUS_SHOW_ERRORS.")
     updated_at: datetime | None
     started_at: datetime | None
     duration_ms: float | None
     next_attempt_at: datetime | None
 
     @classmethod
-    def from_status(cls, status: HandlerStatus) -> HandlerStatusOut:
+    def from_status(cls, status: HandlerStatus, view: View) -> HandlerStatusOut:
         """The port's handler status as JSON."""
         return cls(
             handler=status.handler,
             queue=status.queue,
             state=status.state.value,
             attempts=status.attempts,
-            last_error=status.last_error,
+            last_error=view.error(status.last_error),
             updated_at=status.updated_at,
             started_at=status.started_at,
             duration_ms=_ms(status.duration),
@@ -291,15 +326,20 @@ class EventStatusOut(BaseModel):
     published_at: datetime | None
     due_at: datetime | None
     handlers: list[HandlerStatusOut]
+    redacted: list[Literal["last_error"]] = Field(
+        description="What was left out: handlers' last errors, unless HEXBUS_SHOW_ERRORS."
+    )
 
     @classmethod
-    def from_status(cls, status: EventStatus) -> EventStatusOut:
+    def from_status(cls, status: EventStatus, view: View) -> EventStatusOut:
         """The port's event status as JSON."""
+        hidden = any(h.last_error and view.error(h.last_error) is None for h in status.handlers)
         return cls(
             event_id=status.event_id,
             event_type=status.event_type,
             state=status.state.value,
             published_at=status.published_at,
             due_at=status.due_at,
-            handlers=[HandlerStatusOut.from_status(h) for h in status.handlers],
+            handlers=[HandlerStatusOut.from_status(h, view) for h in status.handlers],
+            redacted=["last_error"] if hidden else [],
         )

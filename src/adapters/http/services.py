@@ -12,12 +12,15 @@ from typing import TYPE_CHECKING, Annotated
 import attrs
 from fastapi import Depends, Request
 
+from ...domain.serialization import EventSerializer
 from ...ports.dead_letters import DeadLetters
 from ...ports.monitoring import QueueControl, QueueMonitor
 from ...settings import Settings
 from .badges import Thresholds
 from .health import HealthProbe
+from .roles import Role
 from .settings import ApiSettings
+from .views import View
 
 if TYPE_CHECKING:
     from ...container import Container
@@ -33,6 +36,7 @@ class Services:
     control: QueueControl
     dead_letters: DeadLetters
     health: HealthProbe
+    serializer: EventSerializer
 
     @property
     def thresholds(self) -> Thresholds:
@@ -42,11 +46,16 @@ class Services:
             backlog=self.settings.observability.alert_backlog,
         )
 
+    def view(self, role: Role) -> View:
+        """What a caller of ``role`` may see of events and errors."""
+        return View(role=role, show_errors=self.api.show_errors, serializer=self.serializer)
+
     @classmethod
     def from_container(cls, container: Container) -> Services:
         """The ports as the container built them; nothing connects yet."""
         settings: Settings = container.settings()
         monitor: QueueMonitor = container.monitor()
+        api = settings.group(ApiSettings)
         thresholds = Thresholds(
             failure_rate=settings.observability.alert_failure_rate,
             backlog=settings.observability.alert_backlog,
@@ -58,16 +67,19 @@ class Services:
                 thresholds,
                 client=container.redis_client(),
                 live_workers=redis_monitor.live_workers,
+                ready_max_latency=api.ready_max_latency,
+                secrets=settings.secrets(),
             )
         else:
             probe = HealthProbe(monitor, thresholds)
         return cls(
             settings=settings,
-            api=settings.group(ApiSettings),
+            api=api,
             monitor=monitor,
             control=container.queue_control(),
             dead_letters=container.dead_letters(),
             health=probe,
+            serializer=container.serializer(),
         )
 
 

@@ -13,10 +13,13 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import traceback
 from typing import Any, TextIO
 
 import structlog
 from structlog.typing import EventDict, Processor
+
+from ..redaction import redact_text
 
 _HANDLER_NAME = "hexbus"
 
@@ -48,14 +51,35 @@ def _shared_processors() -> list[Processor]:
     ]
 
 
-def _renderer(json: bool, stream: TextIO) -> list[Processor]:
+def _redactor(secrets: tuple[str, ...]) -> Processor:
+    """Masks URLs' credentials and the given secrets in every text field of a line, its
+    exception included (ADR 0016): a driver's error may quote the URL it was given."""
+
+    def redact(logger: Any, method: str, event_dict: EventDict) -> EventDict:
+        exc_info = event_dict.pop("exc_info", None)
+        if exc_info:
+            if exc_info is True:
+                exc_info = sys.exc_info()
+            if isinstance(exc_info, BaseException):
+                exc_info = (type(exc_info), exc_info, exc_info.__traceback__)
+            if isinstance(exc_info, tuple) and exc_info[0] is not None:
+                event_dict["exception"] = "".join(traceback.format_exception(*exc_info))
+        for key, value in event_dict.items():
+            if isinstance(value, str):
+                event_dict[key] = redact_text(value, secrets)
+        return event_dict
+
+    return redact
+
+
+def _renderer(json: bool, stream: TextIO, secrets: tuple[str, ...]) -> list[Processor]:
     if json:
         return [
-            structlog.processors.format_exc_info,
+            _redactor(secrets),
             structlog.processors.JSONRenderer(sort_keys=False, default=str),
         ]
     colors = bool(getattr(stream, "isatty", lambda: False)())
-    return [structlog.dev.ConsoleRenderer(colors=colors)]
+    return [_redactor(secrets), structlog.dev.ConsoleRenderer(colors=colors)]
 
 
 def configure_logging(
@@ -63,12 +87,15 @@ def configure_logging(
     *,
     level: int | str = logging.INFO,
     stream: TextIO | None = None,
+    secrets: tuple[str, ...] = (),
 ) -> logging.Handler:
     """Route all logging of this process through structlog, as JSON or as console text.
 
     ``json=None`` picks by the stream: console text on a terminal, JSON otherwise (a container
     or a service manager collecting the output). Calling it again replaces the handler it
-    installed before, so a test or a re-exec does not get every line twice. Returns the handler.
+    installed before, so a test or a re-exec does not get every line twice. ``secrets`` (the
+    settings' :meth:`~hexbus.settings.Settings.secrets`) are masked in every line, as are the
+    credentials of any URL. Returns the handler.
     """
     stream = stream if stream is not None else sys.stderr
     if json is None:
@@ -78,7 +105,7 @@ def configure_logging(
         processors=[
             *_shared_processors(),
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            *_renderer(json, stream),
+            *_renderer(json, stream, secrets),
         ],
     )
     handler = logging.StreamHandler(stream)

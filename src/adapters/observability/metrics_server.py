@@ -9,6 +9,10 @@ Prometheus counter must; a restarted child writes new files under its new pid.
 
 The directory is emptied at start: files from an earlier run would be added to this run's
 counts, and a new child could even reuse a dead one's pid and file.
+
+The endpoint binds ``HEXBUS_METRICS_HOST``, 127.0.0.1 by default (a scraper on another machine
+needs it set, and a network that only it reaches), and answers ``/metrics`` only: any other
+path is a 404, so a scan of the port learns nothing more (ADR 0016).
 """
 
 from __future__ import annotations
@@ -17,13 +21,17 @@ import contextlib
 import logging
 import os
 import shutil
+import socket
 import tempfile
 import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
-from wsgiref.simple_server import WSGIServer
+from typing import Any
+from wsgiref.simple_server import WSGIServer, make_server
 
-from prometheus_client import start_http_server
+from prometheus_client import make_wsgi_app
+from prometheus_client.exposition import ThreadingWSGIServer, _SilentHandler
 from prometheus_client.multiprocess import mark_process_dead
 
 from ...ports.monitoring import QueueMonitor
@@ -82,7 +90,22 @@ class MetricsEndpoint:
         """Bind and serve; raises OSError when the port is taken (a misconfiguration worth
         failing the start for, rather than running without metrics unnoticed)."""
         registry = exposition_registry(self._monitor, multiproc_dir=str(self.directory.path))
-        self._server, self._thread = start_http_server(self._port, self._host, registry)
+        family, address = _family(self._host, self._port)
+
+        class Server(ThreadingWSGIServer):
+            address_family = family
+
+        self._server = make_server(
+            address,
+            self._port,
+            metrics_only(make_wsgi_app(registry)),
+            Server,
+            handler_class=_SilentHandler,
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="hexbus-metrics", daemon=True
+        )
+        self._thread.start()
         log.info("metrics on http://%s:%d/metrics", self._host, self.port)
 
     def stop(self) -> None:
@@ -106,6 +129,27 @@ class MetricsEndpoint:
         trace: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def metrics_only(app: WsgiApp) -> WsgiApp:
+    """``app`` on ``/metrics`` (prometheus_client's also answers every other path)."""
+
+    def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") in ("/metrics", "/metrics/"):
+            return app(environ, start_response)
+        start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+        return [b"not found: metrics are at /metrics\n"]
+
+    return serve
+
+
+def _family(host: str, port: int) -> tuple[socket.AddressFamily, str]:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    family, _, _, _, address = infos[0]
+    return family, str(address[0])
 
 
 def mark_this_process_dead() -> None:

@@ -55,8 +55,9 @@ METRICS: Final = Setting(
 METRICS_HOST: Final = Setting(
     name="HEXBUS_METRICS_HOST",
     parse=host,
-    default="0.0.0.0",
-    description="where 'hexbus worker' serves /metrics",
+    default="127.0.0.1",
+    description="where 'hexbus worker' serves /metrics (this machine only by default; set "
+    "0.0.0.0 or an address for a scraper elsewhere, on a network only it reaches)",
 )
 METRICS_PORT: Final = Setting(
     name="HEXBUS_METRICS_PORT",

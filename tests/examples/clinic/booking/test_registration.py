@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import attrs
 import pytest
 
 from hexbus import HandlerRegistrationError
@@ -95,7 +96,11 @@ def test_whatsapp_is_limited_to_ten_a_minute_per_clinic(processor: DomainEventsP
         price=Decimal("60"),
         currency="EUR",
     )
-    assert limit.bucket_for(event) == "whatsapp:clinic-7"
+    bucket = limit.bucket_for(event)
+    assert bucket.startswith("whatsapp:")
+    assert "clinic-7" not in bucket, "the key's value is hashed: it names a Redis key"
+    assert bucket == limit.bucket_for(attrs.evolve(event, appointment_id="apt-2")), "per clinic"
+    assert bucket != limit.bucket_for(attrs.evolve(event, clinic_id="clinic-8"))
 
 
 def test_registering_twice_on_one_processor_is_refused(processor: DomainEventsProcessor) -> None:
