@@ -50,10 +50,13 @@ class QueueCollector(Collector):
         unrouted: list[UnroutedStats] = []
         try:
             stats = self._monitor.queue_stats()
-            unrouted = self._monitor.unrouted()
         except Exception as error:
             log.warning("queue stats unavailable for /metrics: %s", error)
-            stats = None
+        if stats is not None:
+            try:  # a monitor that cannot say this still has its queue gauges reported
+                unrouted = self._monitor.unrouted()
+            except Exception as error:
+                log.warning("unrouted counts unavailable for /metrics: %s", error)
         families = self._families()
         up = families.pop()
         up.add_metric([], 0.0 if stats is None else 1.0)

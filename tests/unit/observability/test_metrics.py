@@ -199,3 +199,14 @@ def test_a_temporary_multiprocess_directory_is_removed_on_close() -> None:
     assert directory.path.is_dir()
     directory.close()
     assert not directory.path.exists()
+
+
+def test_a_monitor_that_cannot_count_unrouted_events_still_reports_its_queues() -> None:
+    class OlderMonitor(FakeMonitor):
+        def unrouted(self) -> list[UnroutedStats]:
+            raise AttributeError("a monitor written before ADR 0015")
+
+    registry = CollectorRegistry()
+    registry.register(QueueCollector(OlderMonitor([queue_stats("lab", waiting=4)])))
+    assert registry.get_sample_value("hexbus_monitor_up") == 1
+    assert registry.get_sample_value("hexbus_queue_waiting", {"queue": "lab"}) == 4
