@@ -92,7 +92,8 @@ def operator_only() -> Iterator[str]:
     yield from serve({"HEXBUS_API_TOKEN": OPERATOR})
 
 
-def schemathesis(url: str, token: str | None) -> subprocess.CompletedProcess[str]:
+def schemathesis(url: str, token: str | None, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``schemathesis run`` with every check; run in ``cwd``, where it keeps its cache."""
     command = [
         str(SCHEMATHESIS) if SCHEMATHESIS.exists() else "schemathesis",
         "run",
@@ -109,17 +110,19 @@ def schemathesis(url: str, token: str | None) -> subprocess.CompletedProcess[str
         command += ["--header", f"Authorization: Bearer {token}"]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": ""}
     return subprocess.run(
-        command, check=False, capture_output=True, text=True, timeout=300, env=env
+        command, check=False, capture_output=True, text=True, timeout=300, env=env, cwd=cwd
     )
 
 
 @pytest.mark.parametrize("token", [OPERATOR, READER, None], ids=["operator", "reader", "none"])
-def test_no_schema_violation_and_no_server_error(with_read_token: str, token: str | None) -> None:
-    result = schemathesis(with_read_token, token)
+def test_no_schema_violation_and_no_server_error(
+    with_read_token: str, token: str | None, tmp_path: Path
+) -> None:
+    result = schemathesis(with_read_token, token, tmp_path)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
 
 
 @pytest.mark.parametrize("token", [OPERATOR, None], ids=["operator", "none"])
-def test_with_counts_open(operator_only: str, token: str | None) -> None:
-    result = schemathesis(operator_only, token)
+def test_with_counts_open(operator_only: str, token: str | None, tmp_path: Path) -> None:
+    result = schemathesis(operator_only, token, tmp_path)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
