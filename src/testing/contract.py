@@ -1,4 +1,4 @@
-"""The event bus contract, as tests any adapter can run (DESIGN.md, "the contract").
+"""The event bus contract, as tests any adapter can run (the design, "the contract").
 
 Subclass :class:`EventBusContract` in a test module and provide a ``harness`` fixture that
 yields a :class:`~hexbus.testing.BusHarness` for your adapter; every test of the suite then

@@ -1,5 +1,5 @@
 """The contract's delivery guarantees: fan-out by type, idempotent publish, isolation,
-effectively-once handling under redelivery (DESIGN.md, contract rules 1 to 3)."""
+effectively-once handling under redelivery (the design, contract rules 1 to 3)."""
 
 from __future__ import annotations
 

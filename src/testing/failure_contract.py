@@ -1,4 +1,4 @@
-"""The contract's failure handling: retries, dead letters and timeouts (DESIGN.md, contract
+"""The contract's failure handling: retries, dead letters and timeouts (the design, contract
 rules 2, 4 and 5)."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Hand-written handler fakes: they record what happened so a test can count it exactly.
 
-Fakes rather than mocks (STYLE.md): a handler is a plain callable, so a small class that
+Fakes rather than mocks (the style guide): a handler is a plain callable, so a small class that
 remembers its calls says more than a mock's call list and works the same in a worker thread,
 where adapters with workers run handlers. Every fake is thread-safe for that reason.
 

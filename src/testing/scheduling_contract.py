@@ -1,4 +1,4 @@
-"""The contract's scheduling: delayed and timed publish, cancel, reschedule (DESIGN.md,
+"""The contract's scheduling: delayed and timed publish, cancel, reschedule (the design,
 contract rule 6, one-off events).
 
 Every time a test needs is taken from the adapter itself (a scheduled publish's ``due_at``),

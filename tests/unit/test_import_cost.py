@@ -1,4 +1,4 @@
-"""Importing the core loads no infrastructure (DESIGN.md; import-linter checks the imports,
+"""Importing the core loads no infrastructure (the design; import-linter checks the imports,
 this checks what actually ends up in ``sys.modules``, including transitive imports)."""
 
 from __future__ import annotations
