@@ -33,6 +33,12 @@ if current then
   end
   return 0
 end
+-- MGET answers nil for a key of another type too: a dedup key that exists is the wrong type,
+-- and is never overwritten (the event is neither accepted nor half-written).
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return redis.error_reply('WRONGTYPE ' .. KEYS[1] .. ' holds a '
+    .. redis.call('TYPE', KEYS[1])['ok'] .. ', not a string')
+end
 if (read[2] or '') ~= ARGV[4] then
   return -1
 end
