@@ -1,0 +1,43 @@
+// How late delayed jobs start, with a worker (worker.mjs --signal KEY) running and the queue's
+// backlog of far-future delayed jobs (fill.mjs --delay-ms) pending.
+//   node lateness.mjs --url URL --queue Q --envelope JSON --samples M --lead-ms L
+//        --spacing-ms S --signal KEY [--give-up-ms G]
+// M jobs, one every S ms, each added with delay L; a job's due time is BullMQ's own
+// (job.timestamp + job.delay). Lateness = the handler's start (wall clock) - due. Prints the
+// M values in ms (null for a job that had not run G ms after the last due time).
+import { Queue } from 'bullmq';
+
+import { connection, emit, jobData, label, newId, parseArgs, redisClient, sleep, wallMs } from './common.mjs';
+
+const args = parseArgs();
+const samples = Number(args.samples);
+const lead = Number(args['lead-ms']);
+const spacing = Number(args['spacing-ms']);
+const giveUp = Number(args['give-up-ms'] || 30000);
+const envelope = JSON.parse(args.envelope);
+const queue = new Queue(args.queue, { connection: connection(args.url) });
+await queue.waitUntilReady();
+const signals = redisClient(args.url);
+const dues = new Map();
+const start = wallMs() + 100;
+for (let i = 0; i < samples; i += 1) {
+  await sleep(start + i * spacing - wallMs());
+  const id = newId();
+  const name = label('d', i);
+  const job = await queue.add('job', jobData(envelope, name, id), { jobId: id, delay: lead });
+  dues.set(name, job.timestamp + job.delay);
+}
+const deadline = Math.max(...dues.values()) + giveUp;
+const ran = new Map();
+while (ran.size < samples) {
+  const wait = (deadline - wallMs()) / 1000;
+  if (wait <= 0) break;
+  const reply = await signals.brpop(args.signal, Math.max(wait, 0.01));
+  if (!reply) continue;
+  const [name, , wall] = reply[1].split(' ');
+  if (!ran.has(name)) ran.set(name, Number(wall));
+}
+const values = [...dues].map(([name, due]) => (ran.has(name) ? ran.get(name) - due : null));
+emit({ lateness_ms: values });
+await queue.close();
+await signals.quit();
