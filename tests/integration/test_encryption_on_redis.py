@@ -233,12 +233,6 @@ def values_sealed_with(client: redis.Redis, namespace: str) -> dict[str | None, 
     return counts
 
 
-@pytest.mark.xfail(
-    reason="known gap since routes moved into Redis (ADR 0015): hexbus keys rotate re-seals the "
-    "queues, the schedule and the dead letters, not yet the unrouted events kept for later "
-    "subscribers ({ns}:unrouted:kept:*, a ZSET); the issue stays open for it",
-    strict=False,
-)
 def test_rotation_reseals_everything_even_when_interrupted(
     deploy: Any, client: redis.Redis, namespace: str
 ) -> None:
@@ -304,3 +298,53 @@ def env_of(container: Container, namespace: str) -> dict[str, str]:
         "REDIS_URL": settings.redis.url,
         "HEXBUS_NAMESPACE": namespace,
     }
+
+
+def sealed_by(value: bytes) -> set[str | None]:
+    """The key ids of the sealed parts of one stored value."""
+    tokens = [t for t in value.decode().replace("\\", "").split('"') if t.startswith("hxe1.")]
+    return {key_id_of(t) for t in tokens}
+
+
+@attrs.frozen(kw_only=True)
+class LateMemo(DomainEvent):
+    """An event type nobody subscribes to when it is published: it is kept (ADR 0015)."""
+
+    event_type = "it.encryption.late-memo"
+    patient: str
+
+
+def test_rotation_reseals_kept_unrouted_events_and_a_later_subscriber_reads_them(
+    redis_server: RedisServer, client: redis.Redis, namespace: str
+) -> None:
+    publisher = create_container(env(redis_server, namespace, HEXBUS_ENCRYPTION_KEYS=KEY_A))
+    publisher.event_bus().publish(LateMemo(patient=MARKER))
+    kept_key = publisher.redis_keys().unrouted_kept(LateMemo.event_type)
+    ((member, score),) = client.zrange(kept_key, 0, -1, withscores=True)  # type: ignore[misc]
+    kid_a = publisher.serializer().keyring.primary.id
+    assert sealed_by(member) == {kid_a}
+
+    rotated = create_container(
+        env(redis_server, namespace, HEXBUS_ENCRYPTION_KEYS=f"{KEY_B},{KEY_A}")
+    )
+    serializer = rotated.serializer()
+    assert isinstance(serializer, EncryptingSerializer)
+    report = Reencryption(client, rotated.redis_keys(), serializer.reseal).run()
+    assert report.rewritten >= 1
+    ((resealed, new_score),) = client.zrange(kept_key, 0, -1, withscores=True)  # type: ignore[misc]
+    assert new_score == score, "a kept event keeps its sequence number"
+    assert client.pttl(kept_key) > 0, "and the set keeps its expiry"
+    assert sealed_by(resealed) == {serializer.keyring.primary.id}
+
+    # A subscriber that arrives later, with only the new key, is handed the kept event.
+    seen: list[str] = []
+    subscriber = create_container(env(redis_server, namespace, HEXBUS_ENCRYPTION_KEYS=KEY_B))
+    subscriber.processor().register_handler(
+        LateMemo, lambda event: seen.append(event.patient), name="it.enc.memo", queue="enc-memo"
+    )
+    runtime = subscriber.worker_runtime(queues=["enc-memo"], threads=1)
+    runtime.start()
+    try:
+        wait_for(lambda: seen == [MARKER], timeout=15, what="the kept memo, read with key B")
+    finally:
+        runtime.stop(timedelta(seconds=5))

@@ -3,10 +3,13 @@
 Redis holds events in three hashes (ADR 0008): each queue's messages (``{ns}:{queue}.msgs``,
 Dramatiq's JSON with the envelope as its second argument), the schedule's entries
 (``{ns}:schedule:items``, a header line then the envelope) and the dead letters
-(``{ns}:dead:items``, whose ``message`` is the envelope's text). :class:`Reencryption` walks
-them with HSCAN, hands each envelope to ``reseal`` (the encryption adapter's: the envelope
-sealed by the primary key, or None when it already is) and writes the result back with
-``reseal.lua``, which writes only if the value is still the one read.
+(``{ns}:dead:items``, whose ``message`` is the envelope's text); and in one sorted set per
+event type, the unrouted events kept for later subscribers (``{ns}:unrouted:kept:{type}``,
+ADR 0015; each member a header line then the envelope, found from the types the unrouted
+counts name, not by scanning). :class:`Reencryption` walks them with HSCAN and ZSCAN, hands each
+envelope to ``reseal`` (the encryption adapter's: the envelope sealed by the primary key, or
+None when it already is) and writes the result back with ``reseal.lua``, which writes only if
+the value is still the one read (a kept event keeps its score).
 
 So it can stop at any moment and lose nothing: every write replaces one value whole, atomically,
 with the same event; nothing is deleted. Running it again resumes: what is already under the
@@ -51,7 +54,7 @@ class RotationReport:
 @attrs.frozen
 class _Target:
     key: str
-    kind: str  # "message", "schedule" or "dead letter"
+    kind: str  # "message", "schedule", "dead letter" or "kept"
 
 
 def _compact(value: Any) -> str:
@@ -69,26 +72,29 @@ class Reencryption:
         self._write = client.register_script(source)
 
     def targets(self) -> list[_Target]:
-        """Every hash that holds events: each queue's messages, the schedule, the dead."""
+        """Everything that holds events: each queue's messages, the schedule, the dead, and
+        the kept unrouted events of every type that was ever published with no route."""
         pattern = self._keys.messages("*")
-        queues = sorted({k.decode() if isinstance(k, bytes) else k for k in self._scan(pattern)})
+        queues = sorted({_text(k) for k in self._scan(pattern)})
+        types = sorted(_text(t) for t in self._client.hkeys(self._keys.unrouted))
         return [
             *(_Target(key, "message") for key in queues),
             _Target(self._keys.schedule_items, "schedule"),
             _Target(self._keys.dead_items, "dead letter"),
+            *(_Target(self._keys.unrouted_kept(t), "kept") for t in types),
         ]
 
     def total(self) -> int:
         """How many values there are to look at now."""
-        return sum(int(self._client.hlen(t.key)) for t in self.targets())
+        return sum(self._size(t) for t in self.targets())
 
     def run(self, progress: Progress | None = None) -> RotationReport:
         """One pass over everything stored; ``progress(done, total)`` after each value."""
         report = RotationReport()
         targets = self.targets()
-        total = sum(int(self._client.hlen(t.key)) for t in targets)
+        total = sum(self._size(t) for t in targets)
         for target in targets:
-            for field, value in self._values(target.key):
+            for field, value in self._values(target):
                 report.scanned += 1
                 try:
                     updated = self._updated(target.kind, value)
@@ -112,18 +118,32 @@ class Reencryption:
     def _scan(self, pattern: str) -> Iterator[Any]:
         return self._client.scan_iter(match=pattern, count=500, _type="HASH")
 
-    def _values(self, key: str) -> Iterator[tuple[bytes, bytes]]:
+    def _size(self, target: _Target) -> int:
+        if target.kind == "kept":
+            return int(self._client.zcard(target.key))
+        return int(self._client.hlen(target.key))
+
+    def _values(self, target: _Target) -> Iterator[tuple[bytes, bytes]]:
+        """(field, value) pairs; a sorted set's members are their own values (field b"")."""
+        kept = target.kind == "kept"
         cursor = 0
         while True:
-            reply: Any = self._client.hscan(key, cursor, count=200)
+            reply: Any = (
+                self._client.zscan(target.key, cursor, count=200)
+                if kept
+                else self._client.hscan(target.key, cursor, count=200)
+            )
             cursor, items = reply
-            yield from items.items()
+            if kept:
+                yield from ((b"", member) for member, _score in items)
+            else:
+                yield from items.items()
             if cursor == 0:
                 return
 
     def _updated(self, kind: str, value: bytes) -> str | None:
         text = value.decode("utf-8")
-        if kind == "schedule":
+        if kind in ("schedule", "kept"):
             header, newline, envelope_text = text.partition("\n")
             envelope = _loads(envelope_text)
             resealed = self._resealed(envelope)
@@ -149,6 +169,10 @@ class Reencryption:
         if not isinstance(envelope, dict) or not isinstance(envelope.get("event_type"), str):
             return None  # not an event (an unreadable body kept as it came): nothing to seal
         return self._reseal(envelope)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _loads(text: str) -> Any:
