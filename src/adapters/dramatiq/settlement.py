@@ -14,9 +14,17 @@ it failed for the last time  dead      ``dead_letter.lua``
 its rate limit is full       wait      ``defer.lua``: when a slot frees, same attempt
 no such handler, unreadable  dead      ``dead_letter.lua``, with the reason
 event or undecodable body
+workers died running it N    dead      ``dead_letter.lua`` (``start.lua`` counts starts)
+times (N: max_worker_deaths)
+Redis refused a step (a key  dead      ``dead_letter.lua``, with Redis's answer
+of the wrong type)
 Redis unreachable, or a bug  put back  ``put_back.lua``, tried until Redis answers
 of ours interrupted it
 ============================ ========= ==================================================
+
+Every fate script also clears the message's start count in ``{ns}:runs:{queue}``: a count
+left when the message is fetched again is a worker process that died while running it
+(ADR 0017).
 
 Calls come one way, fetch -> actor -> handler -> here: the consumer hands what it cannot
 deliver to :meth:`Settlement.quarantine`; the actor opens a :class:`Delivery` per message; the
@@ -32,11 +40,9 @@ lose a message whose retry fails to enqueue (docs/research).
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
-import traceback
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -45,6 +51,7 @@ from typing import Any
 from uuid import UUID
 
 import attrs
+import redis
 
 from ...application.delivery import AttemptOutcome, AttemptResult, dead_letter_for
 from ...application.processor import DomainEventsProcessor
@@ -59,6 +66,7 @@ from .keys import RedisKeys
 from .messages import schedule_entry
 from .scripts import Scripts
 from .tracking import Tracking, minute_of, ms
+from .undeliverable import compact, quarantined, rejected
 
 log = logging.getLogger("hexbus.worker")
 
@@ -76,6 +84,15 @@ class Fate(Enum):
     """The worker stopped while Redis was still away: recovery returns it (ADR 0007)."""
 
 
+class WorkerDeaths(Exception):
+    """Raised by :meth:`Delivery.begin` instead of starting a handler that worker processes
+    died running as many times as allowed; the settlement dead-letters the message."""
+
+    def __init__(self, deaths: int) -> None:
+        super().__init__(f"worker died while handling it {deaths} times")
+        self.deaths = deaths
+
+
 @attrs.frozen
 class _QueueKeys:
     """One queue's name and keys as this worker process sees them (made once per queue)."""
@@ -86,6 +103,7 @@ class _QueueKeys:
     acks: str
     wake: str
     stats: str
+    runs: str
 
 
 class Delivery:
@@ -164,7 +182,10 @@ class Settlement:
         tracking: Tracking | None = None,
         random_fraction: Callable[[], float] = random.random,
         put_back_interval: timedelta = timedelta(seconds=1),
+        max_worker_deaths: int = 3,
     ) -> None:
+        if max_worker_deaths < 1:
+            raise ValueError("max_worker_deaths must be at least 1")
         self._scripts = scripts
         self._keys = keys
         self._broker_id = broker_id
@@ -176,6 +197,7 @@ class Settlement:
         self._tracking = tracking or Tracking()
         self._random = random_fraction
         self._put_back_interval = put_back_interval.total_seconds()
+        self._max_worker_deaths = max_worker_deaths
         self._stopping = threading.Event()
         self._queues: dict[str, _QueueKeys] = {}
         track = self._tracking
@@ -224,7 +246,7 @@ class Settlement:
         if wait_ms == 0:
             return True
         due = now + timedelta(milliseconds=wait_ms)
-        self._defer(delivery, _compact(envelope), due, delivery.attempt, error=None, now=now)
+        self._defer(delivery, compact(envelope), due, delivery.attempt, error=None, now=now)
         log.debug("rate limit %s full; %s waits %d ms", limit.name, spec.name, wait_ms)
         return False
 
@@ -253,14 +275,14 @@ class Settlement:
             due = now + policy.backoff(delivery.attempt, self._random())
             # Serialized again only here, off the success path: a retry carries the event.
             next_attempt = delivery.attempt + 1
-            self._defer(delivery, _compact(envelope), due, next_attempt, error=error, now=now)
+            self._defer(delivery, compact(envelope), due, next_attempt, error=error, now=now)
             self._observer.handler_failed(event, spec, delivery.attempt, error, due)
             return
         dead_letter = dead_letter_for(
             spec=spec,
             event_id=event.event_id,
             event_type=event.event_type,
-            message=_compact(envelope),
+            message=compact(envelope),
             error=error,
             attempts=delivery.attempt,
             failed_at=now,
@@ -270,58 +292,82 @@ class Settlement:
         self._observer.dead_lettered(dead_letter)
 
     def reject(
-        self, delivery: Delivery, envelope: Any, error: Exception, reason: DeadLetterReason
+        self, delivery: Delivery, envelope: Any, error: BaseException, reason: DeadLetterReason
     ) -> None:
-        """Dead-letter a message that names no handler of ours or holds no readable event."""
-        dead_letter = DeadLetter(
-            id=uuid.uuid4().hex,
-            reason=reason,
+        """Dead-letter a message that names no handler of ours, holds no readable event, or
+        whose delivery cannot go on (workers died running it, Redis refused a step)."""
+        dead_letter = rejected(
             queue=delivery.queue,
             handler=delivery.handler,
-            event_id=UUID(delivery.event_id) if delivery.event_id else None,
-            event_type=envelope.get("event_type") if isinstance(envelope, dict) else None,
-            message=_compact(envelope),
-            error_type=f"{type(error).__module__}.{type(error).__qualname__}",
-            error=str(error),
-            traceback="".join(traceback.format_exception(error)),
+            event_id=delivery.event_id,
+            envelope=envelope,
+            error=error,
+            reason=reason,
             attempts=delivery.attempt,
             failed_at=self._clock.now(),
+            include_traceback=reason is not DeadLetterReason.WORKER_DIED,
         )
         self._dead(delivery, dead_letter)
+        log.error(
+            "message %s for %s on %s dead-lettered (%s): %s",
+            delivery.redis_id,
+            delivery.handler,
+            delivery.queue,
+            reason.value,
+            dead_letter.error,
+        )
         self._observer.dead_lettered(dead_letter)
 
-    def quarantine(self, queue: str, redis_id: str, body: bytes | None, reason: str) -> None:
-        """Dead-letter a message the consumer could not even hand to the actor (a body that
-        does not decode, names another queue or an actor we do not have, or was nacked)."""
-        dead_letter = DeadLetter(
-            id=uuid.uuid4().hex,
-            reason=DeadLetterReason.UNDECODABLE,
-            queue=queue,
-            handler=None,
-            event_id=None,
-            event_type=None,
-            message=(body or b"").decode("utf-8", errors="replace"),
-            error_type="hexbus.BadMessage",
-            error=reason,
-            traceback="",
-            attempts=0,
-            failed_at=self._clock.now(),
+    def quarantine(
+        self, queue: str, redis_id: str | bytes, body: bytes | None, reason: str
+    ) -> None:
+        """Dead-letter an item the consumer could not even hand to the actor (a bad id, a
+        body that is empty, unreadable or not a hexbus message, or one Dramatiq nacked).
+
+        ``redis_id`` is what the queue held, bytes when it is not UTF-8; ``reason`` says what
+        is wrong with the item without quoting it (:mod:`.intake`)."""
+        dead_letter = quarantined(
+            queue=queue, body=body, reason=reason, failed_at=self._clock.now()
         )
         keys = self._queue_keys(queue)
         self._dead_letters.record(
-            dead_letter, acks=keys.acks, messages=keys.messages, redis_id=redis_id
+            dead_letter, acks=keys.acks, messages=keys.messages, runs=keys.runs, redis_id=redis_id
         )
-        log.error("message %s on %s dead-lettered: %s", redis_id, queue, reason)
+        shown = redis_id if isinstance(redis_id, str) and len(redis_id) <= 64 else "(bad id)"
+        log.error("message %s on %s dead-lettered: %s", shown, queue, dead_letter.error)
         self._observer.dead_lettered(dead_letter)
 
-    def put_back(self, delivery: Delivery, error: BaseException) -> None:
-        """The message could not be settled (Redis unreachable, or a bug of ours): back to its
-        queue, to run again rather than vanish; the success ledger skips it if it had in fact
-        succeeded. Retried every ``put_back_interval`` until Redis answers or the worker
-        stops, when it stays in flight and recovery returns it once the heartbeat stops."""
+    def drop(self, queue: str, redis_id: str) -> None:
+        """Take an id whose body is gone out of flight: it was settled elsewhere meanwhile
+        (recovered while its first run finished), so there is nothing left to run."""
+        keys = self._queue_keys(queue)
+        self._scripts.ack(keys=[keys.acks, keys.messages, keys.runs], args=[redis_id])
+
+    def put_back(self, delivery: Delivery, error: BaseException, envelope: Any = None) -> None:
+        """The message could not be settled: decide what becomes of it.
+
+        Worker processes died running it too often (:class:`WorkerDeaths`), or Redis refused
+        a step and would again (an error reply, such as a key of the wrong type): it is
+        dead-lettered with that reason, never tried forever. Redis unreachable, or a bug of
+        ours: back to its queue, to run again rather than vanish; the success ledger skips it
+        if it had in fact succeeded. Retried every ``put_back_interval`` until Redis answers
+        or the worker stops, when it stays in flight and recovery returns it once the
+        heartbeat stops."""
         if delivery.fate is not None:  # settled before the error: nothing is left to do
             log.warning("error after settling %s (%s): %r", delivery.redis_id, delivery.fate, error)
             return
+        if isinstance(error, WorkerDeaths | redis.ResponseError):
+            reason = (
+                DeadLetterReason.WORKER_DIED
+                if isinstance(error, WorkerDeaths)
+                else DeadLetterReason.UNSETTLEABLE
+            )
+            try:
+                self.reject(delivery, envelope, error, reason)
+                return
+            except redis.ResponseError as refused:  # the dead letters themselves are unusable
+                log.error("could not dead-letter %s: %s", delivery.redis_id, refused)
+                error = refused
         if isinstance(error, TRANSIENT):
             log.warning(
                 "Redis unreachable while settling %s for %s (%s); it goes back to its queue",
@@ -340,7 +386,7 @@ class Settlement:
         while True:
             try:
                 self._scripts.put_back(
-                    keys=[keys.acks, keys.messages, keys.list, keys.wake],
+                    keys=[keys.acks, keys.messages, keys.list, keys.wake, keys.runs],
                     args=[delivery.redis_id],
                 )
                 delivery.fate = Fate.PUT_BACK
@@ -368,6 +414,7 @@ class Settlement:
                 self._keys.done(event_id),
                 self._keys.status(event_id),
                 self._keys.published(event_id),
+                delivery.keys.runs,
             ],
             args=[
                 delivery.handler,
@@ -376,8 +423,12 @@ class Settlement:
                 self._tracking.flag,
                 self._status_ttl_ms,
                 self._handler_names(delivery.event_type),
+                delivery.redis_id,
+                self._max_worker_deaths,
             ],
         )
+        if int(done) < 0:
+            raise WorkerDeaths(-int(done))
         return bool(done)
 
     def _complete(self, delivery: Delivery, elapsed: timedelta) -> None:
@@ -393,6 +444,7 @@ class Settlement:
                 self._keys.status(event_id),
                 self._keys.stats_bucket(keys.name, minute_of(now)),
                 self._keys.recent,
+                keys.runs,
             ],
             args=[
                 delivery.handler,
@@ -412,7 +464,7 @@ class Settlement:
 
     def _ack(self, delivery: Delivery) -> None:
         keys = delivery.keys
-        self._scripts.ack(keys=[keys.acks, keys.messages], args=[delivery.redis_id])
+        self._scripts.ack(keys=[keys.acks, keys.messages, keys.runs], args=[delivery.redis_id])
         delivery.fate = Fate.SKIPPED
 
     def _defer(
@@ -445,6 +497,7 @@ class Settlement:
                 keys.stats,
                 self._keys.stats_bucket(keys.name, minute_of(now)),
                 self._keys.status(delivery.event_id or "none"),
+                keys.runs,
             ],
             args=[
                 delivery.redis_id,
@@ -465,7 +518,11 @@ class Settlement:
     def _dead(self, delivery: Delivery, dead_letter: DeadLetter) -> None:
         keys = delivery.keys
         self._dead_letters.record(
-            dead_letter, acks=keys.acks, messages=keys.messages, redis_id=delivery.redis_id
+            dead_letter,
+            acks=keys.acks,
+            messages=keys.messages,
+            runs=keys.runs,
+            redis_id=delivery.redis_id,
         )
         delivery.fate = Fate.DEAD
 
@@ -481,6 +538,7 @@ class Settlement:
                 acks=self._keys.acks(self._broker_id, queue),
                 wake=self._keys.wake(queue),
                 stats=self._keys.stats(queue),
+                runs=self._keys.runs(queue),
             )
             self._queues[queue] = keys
         return keys
@@ -491,10 +549,6 @@ class Settlement:
 
 def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
-
-
-def _compact(envelope: Any) -> str:
-    return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
 
 
 def _event_type_of(envelope: Any) -> str:
