@@ -38,6 +38,10 @@ from .scripts import Scripts
 
 log = logging.getLogger("hexbus.maintenance")
 
+MOVE_RETRY_MS = 60_000
+"""How long a due entry waits before it is tried again when a key of its queue holds the wrong
+type (``move_due.lua``), so it neither blocks the entries after it nor is lost."""
+
 
 @attrs.frozen(kw_only=True)
 class MaintenanceTimings:
@@ -100,6 +104,7 @@ class Maintenance:
             keys.unrouted_kept_template,
             int(self.timings.unrouted_retention.total_seconds() * 1000),
             keys.unrouted_given_template,
+            MOVE_RETRY_MS,
         ]
         self._recover_args: list[str | int] = [
             int(self.timings.heartbeat_timeout.total_seconds() * 1000),
@@ -184,13 +189,15 @@ class Maintenance:
         """Move every due schedule entry into its queue; returns how many."""
         moved = 0
         while True:
-            count = int(
-                self._scripts.move_due(
-                    keys=[self._keys.schedule, self._keys.schedule_items, self._keys.routes],
-                    args=[self._now_ms(), *self._move_args],
-                )
+            reply = self._scripts.move_due(
+                keys=[self._keys.schedule, self._keys.schedule_items, self._keys.routes],
+                args=[self._now_ms(), *self._move_args],
             )
-            moved += count
+            count = int(reply[0])
+            for problem in reply[1:]:
+                text = problem.decode("utf-8", "backslashreplace")
+                log.error("cannot move %s; tried again in %ds", text, MOVE_RETRY_MS // 1000)
+            moved += count - len(reply[1:])
             if count < self.timings.move_batch:
                 return moved
 
