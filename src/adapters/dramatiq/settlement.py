@@ -216,7 +216,10 @@ class Settlement:
             reason=reason,
             attempts=delivery.attempt,
             failed_at=self._clock.now(),
-            include_traceback=reason is not DeadLetterReason.WORKER_DIED,
+            # A death or a refused step is not an error of the handler's: the reason is the
+            # whole story, and the frames would be hexbus's own.
+            include_traceback=reason
+            not in (DeadLetterReason.WORKER_DIED, DeadLetterReason.UNSETTLEABLE),
         )
         self._fates.dead(delivery, dead_letter)
         # The observers log it (its error only with HEXBUS_LOG_PAYLOADS: it may quote the event).
