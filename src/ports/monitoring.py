@@ -81,6 +81,9 @@ class QueueStats:
     window: timedelta
     mean_duration: timedelta | None
     paused: bool = False
+    problem: str | None = None
+    """Why some of the counts could not be read (a key of this queue holding the wrong type);
+    those counts are 0. The other queues' counts are unaffected."""
 
     @property
     def throughput_per_minute(self) -> float:

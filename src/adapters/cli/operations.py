@@ -185,6 +185,7 @@ def stats_json(
                 "mean_duration_ms": milliseconds(s.mean_duration),
                 "failure_rate": round(s.failure_rate, 4),
                 "paused": s.paused,
+                "problem": s.problem,
             }
             for s in stats
         ],
@@ -206,7 +207,7 @@ def stats_table(stats: list[QueueStats]) -> Table:
         "mean ms",
         "paused",
         title=f"hexbus queues at {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC",
-        caption=None if stats else "no queues yet: register handlers (--app) or start a worker",
+        caption=_caption(stats),
     )
     for s in stats:
         mean = milliseconds(s.mean_duration)
@@ -223,6 +224,16 @@ def stats_table(stats: list[QueueStats]) -> Table:
             "[yellow]paused[/]" if s.paused else "no",
         )
     return table
+
+
+def _caption(stats: list[QueueStats]) -> str | None:
+    """Nothing to show yet, or which queues' counts could not all be read, and why."""
+    if not stats:
+        return "no queues yet: register handlers (--app) or start a worker"
+    broken = [f"{escape(s.queue)}: {escape(s.problem)}" for s in stats if s.problem]
+    if broken:
+        return "[red]counts not read (shown as 0)[/] " + "; ".join(broken)
+    return None
 
 
 def unrouted_table(unrouted: list[UnroutedStats]) -> Table:

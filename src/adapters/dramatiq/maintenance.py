@@ -6,7 +6,10 @@
 * Mover: every ``move_interval``, due schedule entries (retries, delayed events, rate-limited
   runs) move into their queues (``move_due.lua``; safe with any number of movers).
 * Recovery: every ``recover_interval``, the in-flight messages of brokers whose heartbeat is
-  older than ``heartbeat_timeout`` go back to the head of their queues (``recover.lua``).
+  older than ``heartbeat_timeout``, or gone, go back to the head of their queues
+  (``recover.lua``). Their acks sets are found through ``{ns}:acks:registry``, which every
+  fetch adds to, so a broker whose heartbeat was deleted is recovered too (ADR 0017). A queue
+  whose keys hold the wrong type is skipped and reported; every other one is recovered.
 * Routes (a worker's, ADR 0015): at start and with every heartbeat the process declares the
   routes of the handlers it serves (``declare_routes.lua``, which also hands kept unrouted
   events to the routes of their type), removes the routes no worker declared for
@@ -34,6 +37,10 @@ from .routes import Declaration, RedisRoutes
 from .scripts import Scripts
 
 log = logging.getLogger("hexbus.maintenance")
+
+MOVE_RETRY_MS = 60_000
+"""How long a due entry waits before it is tried again when a key of its queue holds the wrong
+type (``move_due.lua``), so it neither blocks the entries after it nor is lost."""
 
 
 @attrs.frozen(kw_only=True)
@@ -97,6 +104,7 @@ class Maintenance:
             keys.unrouted_kept_template,
             int(self.timings.unrouted_retention.total_seconds() * 1000),
             keys.unrouted_given_template,
+            MOVE_RETRY_MS,
         ]
         self._recover_args: list[str | int] = [
             int(self.timings.heartbeat_timeout.total_seconds() * 1000),
@@ -107,6 +115,7 @@ class Maintenance:
         ]
         self._stopped = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._reported: frozenset[str] = frozenset()
 
     def start(self) -> None:
         """Announce the queues and the routes, and start the loops.
@@ -147,7 +156,12 @@ class Maintenance:
         pipe = self._client.pipeline(transaction=False)
         for queue in self._queues:
             pipe.scard(self._keys.acks(self._broker_id, queue))
-        in_flight = sum(int(n) for n in pipe.execute())
+        counts = [int(n) for n in pipe.execute()]
+        pairs = zip(self._queues, counts, strict=True)
+        empty = [f"{self._broker_id}|{queue}" for queue, n in pairs if not n]
+        if empty:
+            self._client.srem(self._keys.acks_registry, *empty)
+        in_flight = sum(counts)
         if in_flight:
             log.warning(
                 "%d message(s) still in flight at exit: recovery returns them once this "
@@ -175,13 +189,15 @@ class Maintenance:
         """Move every due schedule entry into its queue; returns how many."""
         moved = 0
         while True:
-            count = int(
-                self._scripts.move_due(
-                    keys=[self._keys.schedule, self._keys.schedule_items, self._keys.routes],
-                    args=[self._now_ms(), *self._move_args],
-                )
+            reply = self._scripts.move_due(
+                keys=[self._keys.schedule, self._keys.schedule_items, self._keys.routes],
+                args=[self._now_ms(), *self._move_args],
             )
-            moved += count
+            count = int(reply[0])
+            for problem in reply[1:]:
+                text = problem.decode("utf-8", "backslashreplace")
+                log.error("cannot move %s; tried again in %ds", text, MOVE_RETRY_MS // 1000)
+            moved += count - len(reply[1:])
             if count < self.timings.move_batch:
                 return moved
 
@@ -227,16 +243,36 @@ class Maintenance:
             self._routes.trim_unrouted()
 
     def recover(self) -> int:
-        """Give dead brokers' in-flight messages back; returns how many."""
-        recovered = int(
-            self._scripts.recover(
-                keys=[self._keys.heartbeats, self._keys.queues, self._keys.route_workers],
-                args=[self._now_ms(), *self._recover_args],
-            )
+        """Give dead brokers' in-flight messages back; returns how many.
+
+        An acks set whose queue has a key of the wrong type is left (and logged, once each
+        time the set of such problems changes); all others are recovered."""
+        reply = self._scripts.recover(
+            keys=[
+                self._keys.heartbeats,
+                self._keys.queues,
+                self._keys.route_workers,
+                self._keys.acks_registry,
+            ],
+            args=[self._now_ms(), *self._recover_args],
         )
+        recovered = int(reply[0])
+        problems = frozenset(
+            p.decode("utf-8", "backslashreplace") if isinstance(p, bytes) else str(p)
+            for p in reply[1:]
+        )
+        if problems != self._reported:
+            for problem in sorted(problems - self._reported):
+                log.error("cannot recover the in-flight messages of %s; fix the key", problem)
+            self._reported = problems
         if recovered:
             log.warning("recovered %d in-flight message(s) of dead workers", recovered)
         return recovered
+
+    @property
+    def recovery_problems(self) -> frozenset[str]:
+        """The acks sets the last recovery could not empty, each with its reason."""
+        return self._reported
 
     def _loop(self, interval: timedelta, step: object) -> None:
         seconds = interval.total_seconds()

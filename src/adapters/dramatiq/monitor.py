@@ -8,6 +8,7 @@ number of events.
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -25,12 +26,14 @@ from ...ports.monitoring import (
     UnroutedStats,
 )
 from ..clocks import SystemClock
-from .connection import translated
+from .connection import TRANSIENT, translated
 from .dead_letters import RedisDeadLetters
 from .keys import RedisKeys
 from .messages import queue_for
 from .routes import RedisRoutes
 from .tracking import Tracking, minute_of
+
+log = logging.getLogger("hexbus.monitor")
 
 
 class RedisQueueMonitor:
@@ -202,24 +205,36 @@ class RedisQueueMonitor:
                 )
             for broker in brokers:
                 pipe.scard(self._keys.acks(broker, queue))
-        replies: list[Any] = pipe.execute()
+        # One queue's wrong-typed key must not blind the stats of every queue: errors come
+        # back in place of their replies, and are reported on their queue.
+        replies: list[Any] = pipe.execute(raise_on_error=False)
         stats = []
         at = 0
+        per_queue = 3 + minutes + len(brokers)
         for queue in queues:
-            waiting, (scheduled, dead), paused = replies[at : at + 3]
-            at += 3
+            mine = replies[at : at + per_queue]
+            at += per_queue
+            errors = [reply for reply in mine if isinstance(reply, Exception)]
+            for transient in errors:
+                if isinstance(transient, TRANSIENT):
+                    raise transient
+            problem = str(errors[0]) if errors else None
+            if problem:
+                log.warning("counts of queue %s could not be read: %s", queue, problem)
+            mine = [None if isinstance(reply, Exception) else reply for reply in mine]
+            waiting, counters, paused = mine[:3]
+            scheduled, dead = counters or (0, 0)
             succeeded = failed = duration = 0
-            for ok, bad, ms_total in replies[at : at + minutes]:
+            for bucket in mine[3 : 3 + minutes]:
+                ok, bad, ms_total = bucket or (0, 0, 0)
                 succeeded += int(ok or 0)
                 failed += int(bad or 0)
                 duration += int(ms_total or 0)
-            at += minutes
-            running = sum(int(n) for n in replies[at : at + len(brokers)])
-            at += len(brokers)
+            running = sum(int(n or 0) for n in mine[3 + minutes :])
             stats.append(
                 QueueStats(
                     queue=queue,
-                    waiting=int(waiting),
+                    waiting=int(waiting or 0),
                     scheduled=max(int(scheduled or 0), 0),
                     running=running,
                     dead=max(int(dead or 0), 0),
@@ -230,6 +245,7 @@ class RedisQueueMonitor:
                     if succeeded
                     else None,
                     paused=bool(paused),
+                    problem=problem,
                 )
             )
         return stats

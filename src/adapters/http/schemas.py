@@ -77,6 +77,11 @@ class QueueStatsOut(BaseModel):
     failure_rate: float = Field(description="failed / (succeeded + failed) in the window.")
     paused: bool
     health: Badge
+    problem: str | None = Field(
+        default=None,
+        description="Why some counts of this queue could not be read (a key of the wrong "
+        "type); they show as 0.",
+    )
 
     @classmethod
     def from_stats(cls, stats: QueueStats, thresholds: Thresholds) -> QueueStatsOut:
@@ -96,6 +101,7 @@ class QueueStatsOut(BaseModel):
             failure_rate=round(stats.failure_rate, 4),
             paused=stats.paused,
             health=badge(stats, thresholds),
+            problem=stats.problem,
         )
 
 
@@ -199,7 +205,8 @@ class DeadLetterOut(BaseModel):
 
     id: str
     reason: str = Field(
-        description="retries_exhausted, non_retryable, undecodable, undecryptable, unknown_handler"
+        description="retries_exhausted, non_retryable, undecodable, undecryptable, "
+        "unknown_handler, worker_died, unsettleable"
     )
     queue: str
     handler: str | None
