@@ -32,6 +32,7 @@ from .domain.errors import (
 from .domain.event_types import EventTypeRegistry, event_types
 from .domain.events import DomainEvent
 from .domain.serialization import EventSerializer
+from .ports.async_event_bus import AsyncEventBus, AsyncEventScheduler
 from .ports.clock import Clock
 from .ports.dead_letters import DeadLetter, DeadLetterPage, DeadLetterReason, DeadLetters
 from .ports.event_bus import EventBus, EventScheduler, PublishOutcome, PublishResult
@@ -41,6 +42,8 @@ from .ports.observer import BusObserver
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncEventBus",
+    "AsyncEventScheduler",
     "BusObserver",
     "Clock",
     "ConfigurationError",

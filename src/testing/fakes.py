@@ -40,11 +40,11 @@ class RecordingHandler:
         self._lock = threading.Lock()
         self._events: list[DomainEvent] = []
 
-    def __call__(self, event: DomainEvent) -> None:
+    def __call__(self, event: DomainEvent) -> object:
         with self._lock:
             self._events.append(event)
-        if self._then is not None:
-            self._then(event)
+        # What ``then`` returns is returned: a coroutine, when it is an ``async def`` handler.
+        return self._then(event) if self._then is not None else None
 
     @property
     def events(self) -> tuple[DomainEvent, ...]:

@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from hexbus.container import Container, create_container
-from hexbus.testing import BusHarness, InMemoryHarness
+from hexbus.testing import AsyncInMemoryHarness, BusHarness, InMemoryHarness
+from hexbus.testing.async_dramatiq_harness import AsyncDramatiqHarness
 from hexbus.testing.dramatiq_harness import DramatiqHarness
 from hexbus.testing.redis_server import RedisServer
 
@@ -49,7 +50,23 @@ def _dramatiq(request: pytest.FixtureRequest) -> BusHarness:
     return DramatiqHarness(server.client(), workers=container.worker_runtime)
 
 
-HARNESSES: dict[str, HarnessFactory] = {"in_memory": _in_memory, "dramatiq": _dramatiq}
+def _async_in_memory(request: pytest.FixtureRequest) -> BusHarness:
+    return AsyncInMemoryHarness()
+
+
+def _async_dramatiq(request: pytest.FixtureRequest) -> BusHarness:
+    """The async publisher on redis.asyncio, coroutine handlers on the container's workers."""
+    server: RedisServer = request.getfixturevalue("redis_server")
+    container: Container = request.getfixturevalue("container")
+    return AsyncDramatiqHarness(server.url, workers=container.worker_runtime)
+
+
+HARNESSES: dict[str, HarnessFactory] = {
+    "in_memory": _in_memory,
+    "dramatiq": _dramatiq,
+    "async_in_memory": _async_in_memory,
+    "async_dramatiq": _async_dramatiq,
+}
 
 
 @pytest.fixture(params=sorted(HARNESSES))
