@@ -53,7 +53,9 @@ def start_task(
         if not outcome.set_running_or_notify_cancel():
             coroutine.close()
             return
-        task = loop.create_task(bounded(coroutine, timeout), context=context)
+        # Named after the handler's coroutine: debug mode's slow-callback line names the task.
+        name = f"hexbus-handler:{getattr(coroutine, '__qualname__', 'coroutine')}"
+        task = loop.create_task(bounded(coroutine, timeout), name=name, context=context)
         task.add_done_callback(lambda done: _copy_outcome(done, outcome))
 
     try:
