@@ -208,3 +208,45 @@ def test_the_container_builds_an_async_bus_sharing_the_sync_buses_state() -> Non
     assert asyncio.run(publish_twice()) == (PublishOutcome.ACCEPTED, PublishOutcome.DUPLICATE)
     assert ran == [3]
     assert container.async_scheduler() is container.async_event_bus()
+
+
+def test_debug_mode_and_its_threshold_come_from_the_settings() -> None:
+    container = create_container(
+        env={"HEXBUS_ASYNC_DEBUG": "true", "HEXBUS_ASYNC_SLOW_CALLBACK": "0.25"}
+    )
+    loop_thread = container.event_loop()
+
+    assert loop_thread.debug is True
+    assert loop_thread.slow_callback == timedelta(seconds=0.25)
+    assert create_container(env={}).event_loop().debug is False
+
+
+def test_an_async_handler_without_a_coroutine_runner_fails_clearly_instead_of_not_running() -> None:
+    from hexbus.adapters.clocks import SystemClock  # noqa: PLC0415
+    from hexbus.application.delivery import AttemptOutcome, HandlerRunner  # noqa: PLC0415
+    from hexbus.application.observers import NullObserver  # noqa: PLC0415
+    from hexbus.ports.handlers import HandlerSpec, RetryPolicy  # noqa: PLC0415
+
+    class Ledger:
+        def begin(self) -> bool:
+            return False
+
+        def succeeded(self, elapsed: timedelta) -> None:
+            raise AssertionError("an unawaited coroutine must not count as a success")
+
+    async def handler(event: ContractEvent) -> None:
+        await asyncio.sleep(0)
+
+    spec = HandlerSpec(
+        name="no.runner",
+        event_type=ContractEvent.event_type,
+        handler=handler,
+        queue="default",
+        retry=RetryPolicy(),
+    )
+    result = HandlerRunner(NullObserver(), SystemClock()).run(
+        ContractEvent(value=1), spec, 1, Ledger()
+    )
+
+    assert result.outcome is AttemptOutcome.FAILED
+    assert "without a coroutine runner" in str(result.error)
