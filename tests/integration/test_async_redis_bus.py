@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -261,3 +262,61 @@ def test_async_publish_onto_a_key_of_the_wrong_type_is_rejected_and_not_retried(
 def _evalsha_calls(client: redis.Redis) -> int:
     stats = client.info("commandstats")
     return int(stats.get("cmdstat_evalsha", {}).get("calls", 0))
+
+
+def test_async_publishing_is_one_script_call_per_event_and_reads_the_table_once(
+    redis_server: RedisServer, client: redis.Redis, keys: RedisKeys
+) -> None:
+    processor = DomainEventsProcessor()
+    processor.register_handler(Visit, lambda event: None, name="it.async.one", queue="one")
+    declare_routes(client, keys, processor)
+
+    def calls() -> dict[str, int]:
+        stats = client.info("commandstats")
+        return {
+            name: int(stats.get(f"cmdstat_{name}", {}).get("calls", 0))
+            for name in ("evalsha", "hgetall", "exec")
+        }
+
+    async def publish() -> tuple[dict[str, int], dict[str, int]]:
+        bus = AsyncDramatiqEventBus(connect_async(redis_server.url), keys=keys)
+        try:
+            await bus.publish(Visit(n=-1))  # reads the table, loads the script
+            before = calls()
+            for n in range(20):
+                await bus.publish(Visit(n=n))
+            await bus.publish_all([Visit(n=100 + n) for n in range(20)])
+            return before, calls()
+        finally:
+            await bus.aclose()
+
+    before, steady = asyncio.run(publish())
+
+    assert steady["evalsha"] - before["evalsha"] == 40
+    assert (steady["hgetall"], steady["exec"]) == (before["hgetall"], before["exec"])
+    assert client.llen(keys.queue("one")) == 41
+
+
+def test_async_publish_to_a_hung_redis_gives_up_within_the_deadline() -> None:
+    server = RedisServer().start()
+
+    async def publish() -> None:
+        bus = AsyncDramatiqEventBus(
+            connect_async(server.url, socket_timeout=0.3),
+            keys=RedisKeys("hung"),
+            publish_timeout=timedelta(seconds=1),
+        )
+        try:
+            await bus.publish(Visit(n=1))
+        finally:
+            await bus.aclose()
+
+    try:
+        server.pause()  # accepts connections, never answers
+        started = time.monotonic()
+        with pytest.raises(EventBusUnavailable, match="did not answer in time"):
+            asyncio.run(publish())
+        assert time.monotonic() - started < 5, "the deadline plus one socket timeout, not more"
+    finally:
+        server.resume()
+        server.stop()
