@@ -1,6 +1,7 @@
 """hexbus: a ports-and-adapters event bus.
 
-Use-case code publishes :class:`DomainEvent` values through the :class:`EventBus` port;
+Use-case code publishes :class:`DomainEvent` values through the :class:`EventBus` port (or
+awaits :class:`AsyncEventBus`, its async twin);
 handlers are registered on a :class:`DomainEventsProcessor`; the composition root
 (``hexbus.container``) chooses the in-memory or the Dramatiq/Redis adapter.
 
