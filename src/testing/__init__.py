@@ -23,6 +23,7 @@ from .contract import (
     DeliveryContract,
     EventBusContract,
     FailureContract,
+    MixedHandlersContract,
     RoutingContract,
     SchedulingContract,
 )
@@ -39,6 +40,7 @@ from .contract_setup import (
 from .events import ContractEvent, OtherContractEvent
 from .fakes import (
     AlwaysFailingHandler,
+    AsyncHandler,
     FailingHandler,
     NonRetryableHandler,
     PermanentError,
@@ -56,6 +58,7 @@ __all__ = [
     "TIMEOUT_ERROR_TYPE",
     "AlwaysFailingHandler",
     "AsyncBusHarness",
+    "AsyncHandler",
     "AsyncHandlersProcessor",
     "AsyncInMemoryHarness",
     "AsyncSchedulingEventBus",
@@ -67,6 +70,7 @@ __all__ = [
     "FailingHandler",
     "FailureContract",
     "InMemoryHarness",
+    "MixedHandlersContract",
     "NonRetryableHandler",
     "OtherContractEvent",
     "PermanentError",
