@@ -34,6 +34,7 @@ from hexbus.adapters.dramatiq import (
 from hexbus.adapters.dramatiq.connection import connect_async
 from hexbus.adapters.dramatiq.maintenance import MaintenanceTimings
 from hexbus.adapters.dramatiq.monitor import RedisQueueMonitor
+from hexbus.container import create_container
 from hexbus.testing.dramatiq_harness import declare_routes
 from hexbus.testing.redis_server import RedisServer
 
@@ -320,3 +321,34 @@ def test_async_publish_to_a_hung_redis_gives_up_within_the_deadline() -> None:
     finally:
         server.resume()
         server.stop()
+
+
+def test_the_containers_async_bus_reaches_the_containers_workers(
+    redis_server: RedisServer, namespace: str
+) -> None:
+    env = {"USE_QUEUE_EVENT_BUS": "true", "REDIS_URL": redis_server.url}
+    env["HEXBUS_NAMESPACE"] = namespace
+    workers = create_container(env)
+    seen = Recorder()
+
+    @workers.processor().handler(Visit, name="it.async.container", queue="composed")
+    async def handle(event: Visit) -> None:
+        seen.saw("async", event)
+
+    runtime = workers.worker_runtime(queues=["composed"], threads=2)
+    runtime.start()
+    try:
+        web = create_container(env)  # a web process: no --app, the same settings
+
+        async def publish() -> PublishOutcome:
+            bus = web.async_event_bus()
+            assert isinstance(bus, AsyncDramatiqEventBus)
+            try:
+                return (await bus.publish(Visit(n=9))).outcome
+            finally:
+                await bus.aclose()
+
+        assert asyncio.run(publish()) is PublishOutcome.ACCEPTED
+        wait_for(lambda: seen.runs.get("async") == [9], timeout=15, what="the async handler")
+    finally:
+        runtime.stop(timedelta(seconds=5))
