@@ -27,14 +27,55 @@ import contextvars
 import threading
 from collections.abc import Coroutine
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from ..domain.errors import HandlerTimeout
 
 T = TypeVar("T")
 
+INTERRUPT_CHECK = 0.1
+"""Seconds a waiting worker thread sleeps between checks for an interruption (shutdown)."""
 SLOW_CALLBACK = timedelta(milliseconds=100)
 """asyncio's own default: a callback holding the loop longer is logged in debug mode."""
+
+
+class Handover(Generic[T]):
+    """A coroutine handed to a loop on another thread: its outcome, and a way to call it off.
+
+    Both :meth:`start` and the cancellation run on the loop's thread, in the order they were
+    asked for, so a call-off that comes first keeps the task from ever starting.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.outcome: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._loop = loop
+        self._task: asyncio.Task[T] | None = None
+        self._called_off = False
+
+    def start(
+        self,
+        coroutine: Coroutine[Any, Any, T],
+        timeout: timedelta | None,
+        context: contextvars.Context,
+    ) -> None:
+        """Create the task in ``context`` (on the loop's thread)."""
+        if self._called_off or not self.outcome.set_running_or_notify_cancel():
+            coroutine.close()
+            return
+        # Named after the handler's coroutine: debug mode's slow-callback line names the task.
+        name = f"hexbus-handler:{getattr(coroutine, '__qualname__', 'coroutine')}"
+        task = self._loop.create_task(bounded(coroutine, timeout), name=name, context=context)
+        task.add_done_callback(lambda done: _copy_outcome(done, self.outcome))
+        self._task = task
+
+    def cancel(self) -> None:
+        """Cancel the task (or keep it from starting): for a caller that stops waiting."""
+        self._loop.call_soon_threadsafe(self._cancel_on_loop)
+
+    def _cancel_on_loop(self) -> None:
+        self._called_off = True
+        if self._task is not None:
+            self._task.cancel()
 
 
 def start_task(
@@ -43,27 +84,17 @@ def start_task(
     *,
     timeout: timedelta | None = None,
     context: contextvars.Context | None = None,
-) -> concurrent.futures.Future[T]:
+) -> Handover[T]:
     """Start ``coroutine`` on ``loop`` (running on another thread) in ``context`` (default:
-    a copy of the caller's), bounded by ``timeout``; the future has its outcome."""
+    a copy of the caller's), bounded by ``timeout``; the handover has its outcome."""
     context = context if context is not None else contextvars.copy_context()
-    outcome: concurrent.futures.Future[T] = concurrent.futures.Future()
-
-    def start() -> None:
-        if not outcome.set_running_or_notify_cancel():
-            coroutine.close()
-            return
-        # Named after the handler's coroutine: debug mode's slow-callback line names the task.
-        name = f"hexbus-handler:{getattr(coroutine, '__qualname__', 'coroutine')}"
-        task = loop.create_task(bounded(coroutine, timeout), name=name, context=context)
-        task.add_done_callback(lambda done: _copy_outcome(done, outcome))
-
+    handover: Handover[T] = Handover(loop)
     try:
-        loop.call_soon_threadsafe(start)
+        loop.call_soon_threadsafe(handover.start, coroutine, timeout, context)
     except RuntimeError:  # the loop is closed: the process is stopping
         coroutine.close()
         raise
-    return outcome
+    return handover
 
 
 async def bounded(coroutine: Coroutine[Any, Any, T], timeout: timedelta | None) -> T:
@@ -134,16 +165,30 @@ class EventLoopThread:
         self, coroutine: Coroutine[Any, Any, T], timeout: timedelta | None = None
     ) -> concurrent.futures.Future[T]:
         """Start ``coroutine`` on the loop in a copy of the caller's context."""
-        return start_task(self.loop, coroutine, timeout=timeout)
+        return start_task(self.loop, coroutine, timeout=timeout).outcome
 
     def run(self, coroutine: Coroutine[Any, Any, object], timeout: timedelta | None) -> object:
-        """Run ``coroutine`` on the loop and wait for it (the :class:`CoroutineRunner` port)."""
+        """Run ``coroutine`` on the loop and wait for it (the :class:`CoroutineRunner` port).
+
+        Should the waiting thread be interrupted (a shutdown's exception raised in it), the
+        task is cancelled rather than left running unobserved.
+        """
         if self._on_loop_thread():
             coroutine.close()
             raise RuntimeError(
                 "a coroutine handler cannot be awaited from its own event loop's thread"
             )
-        return self.submit(coroutine, timeout).result()
+        handover = start_task(self.loop, coroutine, timeout=timeout)
+        try:
+            # In short waits, as Dramatiq's own loop thread does: an exception raised in this
+            # thread from outside is only delivered when it runs Python code.
+            while not concurrent.futures.wait([handover.outcome], INTERRUPT_CHECK).done:
+                pass
+            return handover.outcome.result()
+        except BaseException:
+            if not handover.outcome.done():
+                handover.cancel()
+            raise
 
     def stop(self, timeout: timedelta = timedelta(seconds=5)) -> None:
         """Stop the loop once what is running on it has had ``timeout`` to finish."""

@@ -250,3 +250,37 @@ def test_an_async_handler_without_a_coroutine_runner_fails_clearly_instead_of_no
 
     assert result.outcome is AttemptOutcome.FAILED
     assert "without a coroutine runner" in str(result.error)
+
+
+def test_a_waiting_thread_that_is_interrupted_cancels_its_coroutine(
+    loop_thread: EventLoopThread,
+) -> None:
+    started, cancelled = threading.Event(), threading.Event()
+
+    async def long_call() -> None:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    class Interrupted(BaseException):
+        """What a shutdown raises in a worker thread."""
+
+    def wait_then_interrupt() -> None:
+        started.wait(5)
+        import ctypes  # noqa: PLC0415 - how Dramatiq interrupts a worker thread
+
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(
+            ctypes.c_ulong(waiter), ctypes.py_object(Interrupted)
+        )
+
+    waiter = threading.get_ident()
+    threading.Thread(target=wait_then_interrupt, daemon=True).start()
+    try:
+        with pytest.raises(Interrupted):
+            loop_thread.run(long_call(), None)
+        assert cancelled.wait(5), "the task is cancelled, not left running unobserved"
+    finally:
+        loop_thread.stop()

@@ -86,7 +86,8 @@ class InMemoryCoroutines:
         dispatcher = Dispatcher()
         context = contextvars.copy_context()
         context.run(_DISPATCHER.set, dispatcher)
-        return dispatcher.wait(start_task(loop, coroutine, timeout=timeout, context=context))
+        handover = start_task(loop, coroutine, timeout=timeout, context=context)
+        return dispatcher.wait(handover.outcome)
 
     def stop(self) -> None:
         """Stop the fallback loop, if it was started."""
