@@ -1,6 +1,7 @@
 """hexbus: a ports-and-adapters event bus.
 
-Use-case code publishes :class:`DomainEvent` values through the :class:`EventBus` port;
+Use-case code publishes :class:`DomainEvent` values through the :class:`EventBus` port (or
+awaits :class:`AsyncEventBus`, its async twin);
 handlers are registered on a :class:`DomainEventsProcessor`; the composition root
 (``hexbus.container``) chooses the in-memory or the Dramatiq/Redis adapter.
 
@@ -32,6 +33,7 @@ from .domain.errors import (
 from .domain.event_types import EventTypeRegistry, event_types
 from .domain.events import DomainEvent
 from .domain.serialization import EventSerializer
+from .ports.async_event_bus import AsyncEventBus, AsyncEventScheduler
 from .ports.clock import Clock
 from .ports.dead_letters import DeadLetter, DeadLetterPage, DeadLetterReason, DeadLetters
 from .ports.event_bus import EventBus, EventScheduler, PublishOutcome, PublishResult
@@ -41,6 +43,8 @@ from .ports.observer import BusObserver
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncEventBus",
+    "AsyncEventScheduler",
     "BusObserver",
     "Clock",
     "ConfigurationError",

@@ -1,7 +1,8 @@
 """The composition root: the one place that builds adapters and injects them.
 
 Everything else receives its collaborators. The adapter behind the :class:`EventBus` port is
-one ``Selector`` over ``USE_QUEUE_EVENT_BUS`` (ADR 0004); a test swaps any piece with
+one ``Selector`` over ``USE_QUEUE_EVENT_BUS`` (ADR 0004), and so is the one behind
+:class:`AsyncEventBus` (``async_event_bus``, ADR 0022); a test swaps any piece with
 ``container.<provider>.override(providers.Object(fake))`` and leaves the rest as built.
 
 Build it with :func:`create_container`, which reads and checks the settings. It registers no
@@ -22,7 +23,8 @@ from collections.abc import Mapping
 from dependency_injector import containers, providers
 
 from .adapters.clocks import SystemClock
-from .adapters.dramatiq.connection import connect
+from .adapters.dramatiq.async_event_bus import AsyncDramatiqEventBus
+from .adapters.dramatiq.connection import connect, connect_async
 from .adapters.dramatiq.event_bus import DramatiqEventBus
 from .adapters.dramatiq.keys import RedisKeys
 from .adapters.dramatiq.maintenance import MaintenanceTimings
@@ -33,6 +35,9 @@ from .adapters.dramatiq.tracking import Tracking
 from .adapters.dramatiq.worker import WorkerRuntime
 from .adapters.encryption.keys import Keyring
 from .adapters.encryption.serializer import EncryptingSerializer
+from .adapters.event_loop import EventLoopThread
+from .adapters.in_memory.async_event_bus import AsyncInMemoryEventBus
+from .adapters.in_memory.coroutines import InMemoryCoroutines
 from .adapters.in_memory.event_bus import InMemoryEventBus
 from .adapters.in_memory.monitor import InMemoryMonitor
 from .adapters.in_memory.routes import InMemoryRoutes
@@ -111,6 +116,12 @@ class Container(containers.DeclarativeContainer):
     )
     observers = providers.List(log_observer, metrics_observer, alerting_observer)
 
+    # The one loop of this process's ``async def`` handlers (ADR 0023), started on first use.
+    event_loop = providers.Singleton(
+        EventLoopThread,
+        debug=settings.provided.event_loop.debug,
+        slow_callback=settings.provided.event_loop.slow_callback,
+    )
     in_memory_bus = providers.Singleton(
         InMemoryEventBus,
         processor=processor,
@@ -120,7 +131,10 @@ class Container(containers.DeclarativeContainer):
         retention=settings.provided.idempotency_retention,
         dead_letter_retention=settings.provided.dead_letter_retention,
         unrouted=settings.provided.unrouted_policy,
+        coroutines=providers.Singleton(InMemoryCoroutines, event_loop),
     )
+    # The same bus, awaited: sync and async code of one app share its state (ADR 0022).
+    async_in_memory_bus = providers.Singleton(AsyncInMemoryEventBus, in_memory_bus)
     redis_client = providers.Singleton(
         connect,
         settings.provided.redis.url,
@@ -160,9 +174,36 @@ class Container(containers.DeclarativeContainer):
         routes=redis_routes,
     )
 
+    # The async twin, on redis.asyncio: the same scripts, keys, retries and deadline (ADR
+    # 0022). Its client belongs to the event loop that first uses it: one per process's loop.
+    async_queue_bus = providers.Singleton(
+        AsyncDramatiqEventBus,
+        client=providers.Singleton(
+            connect_async,
+            settings.provided.redis.url,
+            socket_timeout=settings.provided.redis.socket_timeout,
+            connect_timeout=settings.provided.redis.connect_timeout,
+        ),
+        registry=processor.provided.registry,
+        keys=redis_keys,
+        serializer=serializer,
+        clock=clock,
+        observers=observers,
+        retention=settings.provided.idempotency_retention,
+        publish_timeout=settings.provided.redis.publish_timeout,
+        tracking=tracking,
+        unrouted=settings.provided.unrouted_policy,
+    )
+
     bus_kind = providers.Callable(_bus_kind, settings)
     event_bus = providers.Selector(bus_kind, in_memory=in_memory_bus, queue=queue_bus)
     scheduler = providers.Selector(bus_kind, in_memory=in_memory_bus, queue=queue_bus)
+    async_event_bus = providers.Selector(
+        bus_kind, in_memory=async_in_memory_bus, queue=async_queue_bus
+    )
+    async_scheduler = providers.Selector(
+        bus_kind, in_memory=async_in_memory_bus, queue=async_queue_bus
+    )
     schedule_state = providers.Selector(
         bus_kind,
         in_memory=providers.Singleton(InMemoryScheduleState),
@@ -205,6 +246,7 @@ class Container(containers.DeclarativeContainer):
         ),
         tracking=tracking,
         max_worker_deaths=settings.provided.worker.max_worker_deaths,
+        event_loop=event_loop,
     )
     in_memory_monitor = providers.Singleton(
         InMemoryMonitor,

@@ -33,6 +33,7 @@ from .adapters.environment import (
     seconds,
     setting,
 )
+from .adapters.event_loop_settings import EventLoopSettings
 from .adapters.observability.settings import ObservabilitySettings
 from .application.unrouted import UnroutedPolicy
 from .domain.errors import ConfigurationError, MissingExtra
@@ -120,6 +121,7 @@ class Settings(SettingsGroup):
     worker: WorkerSettings = attrs.field(factory=WorkerSettings)
     observability: ObservabilitySettings = attrs.field(factory=ObservabilitySettings)
     encryption: EncryptionSettings = attrs.field(factory=EncryptionSettings)
+    event_loop: EventLoopSettings = attrs.field(factory=EventLoopSettings)
     optional: tuple[SettingsGroup, ...] = ()
     """Groups of the parts that need an extra (the HTTP API), when it is installed."""
 
@@ -135,6 +137,7 @@ class Settings(SettingsGroup):
             worker=WorkerSettings.from_env(env),
             observability=ObservabilitySettings.from_env(env),
             encryption=EncryptionSettings.from_env(env),
+            event_loop=EventLoopSettings.from_env(env),
             optional=_optional_groups(env),
         )
 
@@ -152,6 +155,7 @@ class Settings(SettingsGroup):
             self.worker,
             self.observability,
             self.encryption,
+            self.event_loop,
             *self.optional,
         )
 

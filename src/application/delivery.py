@@ -10,17 +10,20 @@ time it against its timeout, and describe a final failure as a dead letter.
 
 from __future__ import annotations
 
+import inspect
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from enum import Enum
+from typing import Any
 from uuid import UUID, uuid4
 
 import attrs
 
-from ..domain.errors import HandlerTimeout
+from ..domain.errors import HandlerRegistrationError, HandlerTimeout
 from ..domain.events import DomainEvent
 from ..ports.clock import Clock
+from ..ports.coroutines import CoroutineRunner
 from ..ports.dead_letters import DeadLetter, DeadLetterReason
 from ..ports.handlers import HandlerSpec
 from ..ports.idempotency import IdempotencyStore
@@ -66,14 +69,24 @@ class HandlerRunner:
     runs it in the caller's thread): an attempt that overran its timeout by the clock counts as
     failed with :class:`HandlerTimeout` and its success is not recorded, which is what a worker
     that interrupts it would observe too.
+
+    An ``async def`` handler gives a coroutine when called: ``coroutines`` runs it to its end
+    (with the handler's timeout, by cancellation) before the attempt is judged, so a
+    coroutine handler succeeds, fails, retries and times out exactly as a plain one.
     """
 
     def __init__(
-        self, observer: BusObserver, clock: Clock, *, enforce_timeout: bool = False
+        self,
+        observer: BusObserver,
+        clock: Clock,
+        *,
+        enforce_timeout: bool = False,
+        coroutines: CoroutineRunner | None = None,
     ) -> None:
         self._observer = observer
         self._clock = clock
         self._enforce_timeout = enforce_timeout
+        self._coroutines = coroutines
 
     def run(
         self, event: DomainEvent, spec: HandlerSpec, attempt: int, ledger: DeliveryLedger
@@ -89,7 +102,9 @@ class HandlerRunner:
         self._observer.handler_started(event, spec, attempt)
         started = self._clock.now()
         try:
-            spec.handler(event)
+            outcome = spec.handler(event)
+            if inspect.iscoroutine(outcome):
+                self._await(outcome, spec)
         except Exception as error:
             return AttemptResult(AttemptOutcome.FAILED, error)
         elapsed = self._clock.now() - started
@@ -104,6 +119,15 @@ class HandlerRunner:
         ledger.succeeded(elapsed)
         self._observer.handler_succeeded(event, spec, attempt, elapsed)
         return DONE
+
+    def _await(self, coroutine: Coroutine[Any, Any, object], spec: HandlerSpec) -> None:
+        if self._coroutines is None:
+            coroutine.close()  # never awaited: say so here, not in a RuntimeWarning later
+            raise HandlerRegistrationError(
+                f"handler {spec.name} is async, and this bus was built without a coroutine "
+                "runner to await it"
+            )
+        self._coroutines.run(coroutine, spec.timeout)
 
 
 class StoreLedger:

@@ -7,13 +7,23 @@ harness and the fakes are useful in application tests too.
 
 The suite is written for pytest, which must be installed to import this package. The Redis
 harness and server live in ``hexbus.testing.dramatiq_harness`` and
-``hexbus.testing.redis_server``, imported on their own so that this package loads no Redis.
+``hexbus.testing.redis_server`` (the async one in
+``hexbus.testing.async_dramatiq_harness``), imported on their own so that this package loads
+no Redis.
 """
 
+from .async_harness import (
+    AsyncBusHarness,
+    AsyncHandlersProcessor,
+    AsyncInMemoryHarness,
+    AsyncSchedulingEventBus,
+    BlockingBus,
+)
 from .contract import (
     DeliveryContract,
     EventBusContract,
     FailureContract,
+    MixedHandlersContract,
     RoutingContract,
     SchedulingContract,
 )
@@ -30,6 +40,7 @@ from .contract_setup import (
 from .events import ContractEvent, OtherContractEvent
 from .fakes import (
     AlwaysFailingHandler,
+    AsyncHandler,
     FailingHandler,
     NonRetryableHandler,
     PermanentError,
@@ -46,6 +57,12 @@ __all__ = [
     "RUNTIME_ERROR_TYPE",
     "TIMEOUT_ERROR_TYPE",
     "AlwaysFailingHandler",
+    "AsyncBusHarness",
+    "AsyncHandler",
+    "AsyncHandlersProcessor",
+    "AsyncInMemoryHarness",
+    "AsyncSchedulingEventBus",
+    "BlockingBus",
     "BusHarness",
     "ContractEvent",
     "DeliveryContract",
@@ -53,6 +70,7 @@ __all__ = [
     "FailingHandler",
     "FailureContract",
     "InMemoryHarness",
+    "MixedHandlersContract",
     "NonRetryableHandler",
     "OtherContractEvent",
     "PermanentError",

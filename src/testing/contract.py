@@ -18,19 +18,23 @@ and count. Counts are exact, delivery order is never asserted (workers run in pa
 time is short (milliseconds of backoff, a second of delay) so a real-time adapter runs the
 suite in seconds, while the in-memory bus runs it in virtual time.
 
-The suite is four parts, each a class of its own, so an adapter that keeps only part of the
-contract (no scheduling, say) can subclass the parts it keeps and say so.
+The suite is five parts (the fifth, plain and ``async def`` handlers of one event), each a
+class of its own, so an adapter that keeps only part of the contract (no scheduling, say) can
+subclass the parts it keeps and say so.
 """
 
 from __future__ import annotations
 
 from .delivery_contract import DeliveryContract
 from .failure_contract import FailureContract
+from .mixed_contract import MixedHandlersContract
 from .routing_contract import RoutingContract
 from .scheduling_contract import SchedulingContract
 
 
-class EventBusContract(DeliveryContract, FailureContract, SchedulingContract, RoutingContract):
+class EventBusContract(
+    DeliveryContract, FailureContract, SchedulingContract, RoutingContract, MixedHandlersContract
+):
     """Every guarantee of the event bus contract, one behaviour per test."""
 
 
@@ -38,6 +42,7 @@ __all__ = [
     "DeliveryContract",
     "EventBusContract",
     "FailureContract",
+    "MixedHandlersContract",
     "RoutingContract",
     "SchedulingContract",
 ]

@@ -76,11 +76,16 @@ class DramatiqHarness:
     """A bus, its dead letters, and workers, over one Redis client and a fresh namespace."""
 
     def __init__(
-        self, client: redis.Redis, *, threads: int = 4, workers: WorkerFactory = WorkerRuntime
+        self,
+        client: redis.Redis,
+        *,
+        threads: int = 4,
+        workers: WorkerFactory = WorkerRuntime,
+        processor: DomainEventsProcessor | None = None,
     ) -> None:
         self.client = client
         self.keys = RedisKeys(f"contract{uuid.uuid4().hex[:12]}")
-        self.processor = DomainEventsProcessor()
+        self.processor = processor if processor is not None else DomainEventsProcessor()
         self._bus = DramatiqEventBus(self.processor, client, keys=self.keys)
         self._publisher = DramatiqEventBus(DomainEventsProcessor(), client, keys=self.keys)
         self.dead_letters: DeadLetters = self._bus.dead_letters

@@ -10,6 +10,8 @@ same for every instance, and handler names must be unique.
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import sys
 import threading
 from collections.abc import Callable
@@ -40,11 +42,11 @@ class RecordingHandler:
         self._lock = threading.Lock()
         self._events: list[DomainEvent] = []
 
-    def __call__(self, event: DomainEvent) -> None:
+    def __call__(self, event: DomainEvent) -> object:
         with self._lock:
             self._events.append(event)
-        if self._then is not None:
-            self._then(event)
+        # What ``then`` returns is returned: a coroutine, when it is an ``async def`` handler.
+        return self._then(event) if self._then is not None else None
 
     @property
     def events(self) -> tuple[DomainEvent, ...]:
@@ -119,6 +121,22 @@ class NonRetryableHandler(AlwaysFailingHandler):
         super().__init__(error=RejectedError)
 
 
+class AsyncHandler:
+    """``handler`` as an ``async def`` handler: yields to the loop once, then calls it (and
+    awaits what it returns, if awaitable), so its calls, failures and records are the wrapped
+    fake's."""
+
+    def __init__(self, handler: Callable[[Any], object]) -> None:
+        self.handler = handler
+
+    async def __call__(self, event: DomainEvent) -> object:
+        await asyncio.sleep(0)
+        outcome = self.handler(event)
+        if inspect.isawaitable(outcome):
+            outcome = await outcome
+        return outcome
+
+
 def failure_message(call: int) -> str:
     """The message a failing fake raises on its ``call``-th call (1-based)."""
     return f"planned failure on call {call}"
@@ -126,6 +144,7 @@ def failure_message(call: int) -> str:
 
 __all__ = [
     "AlwaysFailingHandler",
+    "AsyncHandler",
     "FailingHandler",
     "NonRetryableHandler",
     "PermanentError",

@@ -102,9 +102,11 @@ class InMemoryHarness:
     retries back off on the virtual clock, so they too are over when ``publish`` returns.
     """
 
-    def __init__(self, *, start: datetime | None = None) -> None:
+    def __init__(
+        self, *, start: datetime | None = None, processor: DomainEventsProcessor | None = None
+    ) -> None:
         self.clock = VirtualClock(start)
-        self.processor = DomainEventsProcessor()
+        self.processor = processor if processor is not None else DomainEventsProcessor()
         self.bus = InMemoryEventBus(self.processor, clock=self.clock)
         self.publisher = self.bus  # one process: the routes are the processor itself
         self.dead_letters: DeadLetters = self.bus.dead_letters

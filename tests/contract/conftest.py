@@ -13,12 +13,14 @@ that builds its harness; it receives the pytest request, so it can ask for other
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from hexbus.container import Container, create_container
-from hexbus.testing import BusHarness, InMemoryHarness
+from hexbus.testing import AsyncInMemoryHarness, BusHarness, InMemoryHarness
+from hexbus.testing.async_dramatiq_harness import AsyncDramatiqHarness
 from hexbus.testing.dramatiq_harness import DramatiqHarness
 from hexbus.testing.redis_server import RedisServer
 
@@ -49,7 +51,23 @@ def _dramatiq(request: pytest.FixtureRequest) -> BusHarness:
     return DramatiqHarness(server.client(), workers=container.worker_runtime)
 
 
-HARNESSES: dict[str, HarnessFactory] = {"in_memory": _in_memory, "dramatiq": _dramatiq}
+def _async_in_memory(request: pytest.FixtureRequest) -> BusHarness:
+    return AsyncInMemoryHarness()
+
+
+def _async_dramatiq(request: pytest.FixtureRequest) -> BusHarness:
+    """The async publisher on redis.asyncio, coroutine handlers on the container's workers."""
+    server: RedisServer = request.getfixturevalue("redis_server")
+    container: Container = request.getfixturevalue("container")
+    return AsyncDramatiqHarness(server.url, workers=container.worker_runtime)
+
+
+HARNESSES: dict[str, HarnessFactory] = {
+    "in_memory": _in_memory,
+    "dramatiq": _dramatiq,
+    "async_in_memory": _async_in_memory,
+    "async_dramatiq": _async_dramatiq,
+}
 
 
 @pytest.fixture(params=sorted(HARNESSES))
@@ -60,3 +78,33 @@ def harness(request: pytest.FixtureRequest) -> Iterator[BusHarness]:
         yield built
     finally:
         built.close()
+
+
+# The async Redis harness runs the whole suite when HEXBUS_FULL_ASYNC_CONTRACT=1 (the lead's
+# and CI's full run: ~45 s). By default it skips these real-time waits, which drive the same
+# publish_later/cancel/reschedule scripts as the sync harness and as the two scheduling tests
+# it keeps (cancel while pending, reschedule earlier), to keep the default run's budget.
+LONG_ASYNC_REDIS_TESTS = frozenset(
+    {
+        "test_reschedule_moves_a_pending_event_later",
+        "test_reschedule_of_a_delivered_or_unknown_event_returns_false",
+        "test_cancel_after_delivery_returns_false_and_changes_nothing",
+        "test_a_delayed_event_is_held_until_its_due_time",
+        "test_publish_at_a_time_holds_the_event_until_then",
+        "test_a_delayed_event_from_a_publisher_without_handlers_reaches_them",
+        "test_a_scheduled_event_published_again_is_a_duplicate",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if os.environ.get("HEXBUS_FULL_ASYNC_CONTRACT") == "1":
+        return
+    skip = pytest.mark.skip(
+        reason="real-time wait on the async Redis harness: set "
+        "HEXBUS_FULL_ASYNC_CONTRACT=1 to run it"
+    )
+    for item in items:
+        name = getattr(item, "originalname", item.name)
+        if item.name.endswith("[async_dramatiq]") and name in LONG_ASYNC_REDIS_TESTS:
+            item.add_marker(skip)

@@ -61,7 +61,7 @@ def test_the_installed_wheel_imports_and_runs_outside_the_source_tree(
     script = (
         "import hexbus, hexbus.adapters.dramatiq.scripts as s, redis;"
         f"assert hexbus.__file__.startswith({str(target)!r}), hexbus.__file__;"
-        "print(len(s._load('publish')) > 100)"
+        "print(len(s.load_script('publish')) > 100)"
     )
     # Dependencies come from this environment; hexbus itself only from the installed wheel.
     env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}

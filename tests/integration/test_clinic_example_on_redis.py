@@ -35,6 +35,7 @@ from hexbus.examples.clinic.application.booking import (
     payment_event_id,
     reminder_event_id,
 )
+from hexbus.examples.clinic.application.booking.text_receipts import TEXT_RECEIPT
 from hexbus.examples.clinic.application.waitlist import Names as WaitlistNames
 from hexbus.examples.clinic.application.waitlist import expiry_event_id
 from hexbus.examples.clinic.domain.booking import Appointment, AppointmentStatus, Contact
@@ -241,6 +242,7 @@ def test_the_payment_webhook_delivered_twice_runs_once(on_redis: OnRedis) -> Non
     assert {h.handler: h.attempts for h in status.handlers} == {
         Names.SEND_RECEIPT: 1,
         Names.CONFIRM_APPOINTMENT: 1,
+        TEXT_RECEIPT: 1,  # the async def one, on the worker's event loop
     }
     assert on_redis.templates("payment_receipt") == ["apt-w@example.com"]
     assert on_redis.sent.duplicates == 0, "no handler ran a second time"

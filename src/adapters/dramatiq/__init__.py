@@ -4,9 +4,17 @@ Import this package only where Redis is wanted (the composition root, workers): 
 dramatiq and redis.
 """
 
+from .async_event_bus import AsyncDramatiqEventBus
 from .event_bus import DramatiqEventBus
 from .keys import RedisKeys
 from .maintenance import MaintenanceTimings
 from .worker import WorkerRuntime, handler_queues
 
-__all__ = ["DramatiqEventBus", "MaintenanceTimings", "RedisKeys", "WorkerRuntime", "handler_queues"]
+__all__ = [
+    "AsyncDramatiqEventBus",
+    "DramatiqEventBus",
+    "MaintenanceTimings",
+    "RedisKeys",
+    "WorkerRuntime",
+    "handler_queues",
+]

@@ -16,14 +16,16 @@ Two kinds of failure, two errors:
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import ParamSpec, TypeVar
 
 import redis
+import redis.asyncio
 
 from ...domain.errors import EventBusRejected, EventBusUnavailable
 from .settings import PUBLISH_TIMEOUT, REDIS_CONNECT_TIMEOUT, REDIS_SOCKET_TIMEOUT
@@ -32,7 +34,8 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 TRANSIENT = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)
-"""Errors after which the same call may succeed: worth retrying."""
+"""Errors after which the same call may succeed: worth retrying (``redis.asyncio`` raises the
+same classes)."""
 
 Seconds = timedelta | float
 
@@ -96,6 +99,49 @@ def translated(call: Callable[P, T]) -> Callable[P, T]:
     return wrapped
 
 
+class RetryBudget:
+    """The retry decision of one call, shared by the sync and the async retrying wrappers:
+    after a transient error, how long to pause before the next attempt, or the
+    :class:`EventBusUnavailable` to raise because no attempt would end within the deadline."""
+
+    def __init__(
+        self,
+        *,
+        deadline: timedelta,
+        attempts: int | None,
+        first_wait: timedelta,
+        max_wait: timedelta,
+        what: str,
+        hint: str,
+        started: float,
+    ) -> None:
+        self._limit = deadline.total_seconds()
+        self._attempts = attempts
+        self._base, self._cap = first_wait.total_seconds(), max_wait.total_seconds()
+        self._what, self._hint = what, hint
+        self._started = started
+        self.attempt = 0
+
+    def pause_after(self, error: BaseException, began: float, now: float) -> float:
+        """The pause before the next attempt after ``error`` (an attempt that began at
+        ``began``, failing at ``now``); raises :class:`EventBusUnavailable` when out of time."""
+        attempt = self.attempt
+        pause = min(self._base * 2.0 ** (attempt - 1) + random.uniform(0, self._base), self._cap)
+        out_of_time = now + pause + (now - began) > self._started + self._limit
+        if out_of_time or (self._attempts is not None and attempt >= self._attempts):
+            plural = "s" if attempt > 1 else ""
+            detail = f"{attempt} attempt{plural} in {now - self._started:.1f}s, deadline "
+            detail += f"{self._limit:g}s; last: "
+            raise EventBusUnavailable(
+                _unavailable(self._what, error, detail, self._hint)
+            ) from error
+        return pause
+
+    def rejected(self, error: BaseException) -> EventBusRejected:
+        """The error for an error reply: never retried."""
+        return EventBusRejected(_rejected(self._what, error))
+
+
 def with_retries(
     call: Callable[P, T],
     *,
@@ -123,28 +169,83 @@ def with_retries(
     resumes). An error reply (``WRONGTYPE``, a script error) raises
     :class:`EventBusRejected` at once. Never a redis-py exception.
     """
-    limit = deadline.total_seconds()
-    base, cap = first_wait.total_seconds(), max_wait.total_seconds()
 
     def wrapped(*args: P.args, **kwargs: P.kwargs) -> T:
-        started = clock()
-        attempt = 0
+        budget = RetryBudget(
+            deadline=deadline,
+            attempts=attempts,
+            first_wait=first_wait,
+            max_wait=max_wait,
+            what=what,
+            hint=hint,
+            started=clock(),
+        )
         while True:
-            attempt += 1
+            budget.attempt += 1
             began = clock()
             try:
                 return call(*args, **kwargs)
             except TRANSIENT as error:
-                now = clock()
-                pause = min(base * 2 ** (attempt - 1) + random.uniform(0, base), cap)
-                out_of_time = now + pause + (now - began) > started + limit
-                if out_of_time or (attempts is not None and attempt >= attempts):
-                    plural = "s" if attempt > 1 else ""
-                    detail = f"{attempt} attempt{plural} in {now - started:.1f}s, deadline "
-                    detail += f"{limit:g}s; last: "
-                    raise EventBusUnavailable(_unavailable(what, error, detail, hint)) from error
+                pause = budget.pause_after(error, began, clock())
             except redis.RedisError as error:
-                raise EventBusRejected(_rejected(what, error)) from error
+                raise budget.rejected(error) from error
             sleep(pause)
 
     return wrapped
+
+
+def with_retries_async(
+    call: Callable[P, Awaitable[T]],
+    *,
+    deadline: timedelta = PUBLISH_TIMEOUT.default,
+    attempts: int | None = None,
+    first_wait: timedelta = timedelta(milliseconds=50),
+    max_wait: timedelta = timedelta(seconds=1),
+    what: str = "reach Redis",
+    hint: str = "it may or may not have been applied; doing it again is safe",
+    clock: Callable[[], float] = time.monotonic,
+) -> Callable[P, Awaitable[T]]:
+    """:func:`with_retries` for a coroutine function on ``redis.asyncio``: the same
+    deadline, backoff and errors; the pauses are ``asyncio.sleep``, so the loop runs on."""
+
+    async def wrapped(*args: P.args, **kwargs: P.kwargs) -> T:
+        budget = RetryBudget(
+            deadline=deadline,
+            attempts=attempts,
+            first_wait=first_wait,
+            max_wait=max_wait,
+            what=what,
+            hint=hint,
+            started=clock(),
+        )
+        while True:
+            budget.attempt += 1
+            began = clock()
+            try:
+                return await call(*args, **kwargs)
+            except TRANSIENT as error:
+                pause = budget.pause_after(error, began, clock())
+            except redis.RedisError as error:
+                raise budget.rejected(error) from error
+            await asyncio.sleep(pause)
+
+    return wrapped
+
+
+def connect_async(
+    url: str,
+    *,
+    socket_timeout: Seconds = REDIS_SOCKET_TIMEOUT.default,
+    connect_timeout: Seconds = REDIS_CONNECT_TIMEOUT.default,
+) -> redis.asyncio.Redis:
+    """A ``redis.asyncio`` client for ``url``, with the same timeouts as :func:`connect`.
+
+    A client belongs to the event loop it is first used on; build one per loop.
+    """
+    return redis.asyncio.Redis.from_url(
+        url,
+        socket_timeout=_seconds(socket_timeout),
+        socket_connect_timeout=_seconds(connect_timeout),
+        health_check_interval=30,
+        retry_on_timeout=False,
+    )

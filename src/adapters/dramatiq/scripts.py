@@ -14,7 +14,8 @@ import redis
 from redis.commands.core import Script
 
 
-def _load(name: str) -> str:
+def load_script(name: str) -> str:
+    """The source of ``lua/{name}.lua`` (the async publisher registers them on its client)."""
     return resources.files(__package__).joinpath("lua", f"{name}.lua").read_text("utf-8")
 
 
@@ -49,4 +50,6 @@ class Scripts:
     @classmethod
     def register(cls, client: redis.Redis) -> Scripts:
         """Register every script on ``client`` (no round trip until first use)."""
-        return cls(**{f.name: client.register_script(_load(f.name)) for f in attrs.fields(cls)})
+        return cls(
+            **{f.name: client.register_script(load_script(f.name)) for f in attrs.fields(cls)}
+        )

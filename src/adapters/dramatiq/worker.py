@@ -33,6 +33,7 @@ from ...domain.serialization import EventSerializer
 from ...ports.clock import Clock
 from ...ports.observer import BusObserver
 from ..clocks import SystemClock
+from ..event_loop import EventLoopThread
 from .broker import HexbusRedisBroker
 from .dead_letters import RedisDeadLetters
 from .delivery import Deliverer
@@ -81,6 +82,7 @@ class WorkerRuntime:
         tracking: Tracking | None = None,
         broker_id: str | None = None,
         max_worker_deaths: int = 3,
+        event_loop: EventLoopThread | None = None,
     ) -> None:
         if threads < 1:
             raise ValueError("a worker needs at least one thread")
@@ -116,10 +118,14 @@ class WorkerRuntime:
             max_worker_deaths=max_worker_deaths,
         )
         self.watchdog = Watchdog()
+        # ``async def`` handlers: the worker thread that took the message hands the coroutine
+        # to the process's loop and waits, so sync handlers stay on threads (ADR 0023).
+        self._owns_loop = event_loop is None
+        self.event_loop = event_loop or EventLoopThread()
         self.deliverer = Deliverer(
             processor=processor,
             serializer=serializer or EventSerializer(processor.registry),
-            runner=HandlerRunner(observer, clock, enforce_timeout=True),
+            runner=HandlerRunner(observer, clock, enforce_timeout=True, coroutines=self.event_loop),
             settlement=self.settlement,
             watchdog=self.watchdog,
         )
@@ -198,4 +204,6 @@ class WorkerRuntime:
         with contextlib.suppress(redis.RedisError):
             self.maintenance.forget()
         self.watchdog.stop()
+        if self._owns_loop:  # a shared loop (the container's) is its owner's to stop
+            self.event_loop.stop()
         self.broker.close()

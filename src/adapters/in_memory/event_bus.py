@@ -16,6 +16,9 @@ against both), with these differences of mechanism only:
   time) or :meth:`run_due`;
 * a timeout cannot interrupt a handler running in the caller's thread, so an attempt that
   overran its timeout counts as failed and its success is not recorded;
+* an ``async def`` handler runs on the publisher's event loop (or a process-wide loop thread
+  from synchronous code) while the dispatching thread waits for it, serving the calls it makes
+  back into the bus (:mod:`.coroutines`, ADR 0023);
 * its routes are its processor (ADR 0015): an event no handler is registered for is counted
   (:meth:`unrouted_stats`) and, unless the policy says count only, kept for the retention; the
   bus listens to the processor's registrations, and each handler registered for the type gets
@@ -45,6 +48,7 @@ from ...domain.errors import DeadLetterNotRetryable
 from ...domain.events import DomainEvent
 from ...domain.serialization import EventSerializer
 from ...ports.clock import Clock
+from ...ports.coroutines import CoroutineRunner
 from ...ports.dead_letters import DeadLetter
 from ...ports.event_bus import PublishOutcome, PublishResult
 from ...ports.handlers import HandlerSpec
@@ -53,6 +57,7 @@ from ...ports.monitoring import UnroutedStats
 from ...ports.observer import BusObserver
 from ...ports.schedules import TimerSource
 from ..clocks import SystemClock, VirtualClock
+from .coroutines import InMemoryCoroutines, handed_back
 from .dead_letters import InMemoryDeadLetters
 from .idempotency import InMemoryIdempotencyStore
 from .rate_limits import SlidingWindows
@@ -101,6 +106,7 @@ class InMemoryEventBus(RecordedEvents):
         random_fraction: Callable[[], float] = random.random,
         record_limit: int = 10_000,
         unrouted: UnroutedPolicy | None = None,
+        coroutines: CoroutineRunner | None = None,
     ) -> None:
         self.processor = processor
         self.clock: Clock = clock or SystemClock()
@@ -113,7 +119,10 @@ class InMemoryEventBus(RecordedEvents):
         self.dead_letters = InMemoryDeadLetters(
             self.clock, self._redeliver_dead_letter, retention=dead_letter_retention
         )
-        self._runner = HandlerRunner(self.observer, self.clock, enforce_timeout=True)
+        self.coroutines = coroutines or InMemoryCoroutines()
+        self._runner = HandlerRunner(
+            self.observer, self.clock, enforce_timeout=True, coroutines=self.coroutines
+        )
         self._lock = threading.RLock()
         # (event, only these handlers or all, which attempt it is for them)
         self._queue: deque[tuple[DomainEvent, tuple[HandlerSpec, ...] | None, int]] = deque()
@@ -148,6 +157,8 @@ class InMemoryEventBus(RecordedEvents):
         at: datetime | None = None,
     ) -> PublishResult:
         """Dispatch ``event`` to its handlers now, or hold it until ``delay``/``at``."""
+        if (dispatcher := handed_back()) is not None:  # from a coroutine handler: see .coroutines
+            return dispatcher.call(lambda: self.publish(event, delay=delay, at=at))
         if not isinstance(event, DomainEvent):
             raise TypeError(f"publish takes a DomainEvent, got {type(event).__name__}")
         due_at = self._due_at(delay, at)
@@ -187,6 +198,8 @@ class InMemoryEventBus(RecordedEvents):
 
     def cancel(self, event_id: UUID) -> bool:
         """Cancel a scheduled event; False when it is not pending."""
+        if (dispatcher := handed_back()) is not None:
+            return dispatcher.call(lambda: self.cancel(event_id))
         with self._lock:
             if self._timeline.cancel(event_id) is None:
                 return False
@@ -198,6 +211,8 @@ class InMemoryEventBus(RecordedEvents):
         self, event_id: UUID, *, delay: timedelta | None = None, at: datetime | None = None
     ) -> bool:
         """Move a pending event to a new due time; False when it is not pending."""
+        if (dispatcher := handed_back()) is not None:
+            return dispatcher.call(lambda: self.reschedule(event_id, delay=delay, at=at))
         due_at = self._due_at(delay, at)
         if due_at is None:
             raise ValueError("reschedule needs delay= or at=")
@@ -292,6 +307,9 @@ class InMemoryEventBus(RecordedEvents):
         """Deliver an event again, as an at-least-once broker may (contract tests use this).
 
         To its type's handlers now; one with none is not counted or kept again."""
+        if (dispatcher := handed_back()) is not None:
+            dispatcher.call(lambda: self.redeliver(event))
+            return
         with self._lock:
             self._queue.append((event, self.processor.handlers_for(event.event_type), 1))
             self._drain()

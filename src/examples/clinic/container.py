@@ -25,10 +25,12 @@ from dependency_injector import containers, providers
 
 from ...application.processor import DomainEventsProcessor
 from ...container import Container
+from ...ports.async_event_bus import AsyncEventBus, AsyncEventScheduler
 from ...ports.clock import Clock
 from ...ports.event_bus import EventBus, EventScheduler
 from .adapters.analyzer import CannedAnalyzer
 from .adapters.notifiers import LoggingNotifier
+from .adapters.notifiers.http_sms import LoggingSmsNotifier
 from .adapters.repositories import (
     InMemoryAppointmentRepository,
     InMemoryInvoiceRepository,
@@ -46,10 +48,13 @@ from .application.booking import (
     register_booking_handlers,
     register_booking_schedules,
 )
+from .application.booking.async_payments import ReceivePayment
+from .application.booking.text_receipts import register_text_receipts
 from .application.medicine import register_medicine_handlers, register_medicine_schedules
 from .application.reporting import register_report_handlers, register_report_schedules
 from .application.waitlist import AcceptOffer, JoinWaitlist, OfferSlot, register_waitlist_handlers
 from .ports.analyzer import Analyzer
+from .ports.async_notifier import AsyncNotifier
 from .ports.notifier import Notifier
 from .ports.repositories import (
     AppointmentRepository,
@@ -89,6 +94,9 @@ class ClinicContainer(containers.DeclarativeContainer):
     scheduler: providers.Dependency[EventScheduler] = providers.Dependency()
     clock: providers.Dependency[Clock] = providers.Dependency()
     processor = providers.Dependency(instance_of=DomainEventsProcessor)
+    # For the async web process: the same bus, awaited (hexbus ADR 0022).
+    async_event_bus: providers.Dependency[AsyncEventBus] = providers.Dependency()
+    async_scheduler: providers.Dependency[AsyncEventScheduler] = providers.Dependency()
 
     # --- the clinic's adapters: in memory, a notifier that only logs, a canned analyzer -------
     appointments = providers.Singleton(InMemoryAppointmentRepository)
@@ -97,6 +105,7 @@ class ClinicContainer(containers.DeclarativeContainer):
     slot_offers = providers.Singleton(InMemorySlotOfferRepository)
     medicine_stock = providers.Singleton(InMemoryMedicineRepository)
     notifier = providers.Singleton(LoggingNotifier)
+    sms_notifier = providers.Singleton(LoggingSmsNotifier)  # async: HttpSmsNotifier in production
     analyzer = providers.Singleton(CannedAnalyzer)
 
     # --- use cases: what the clinic's screens, webhooks and jobs call -------------------------
@@ -119,6 +128,14 @@ class ClinicContainer(containers.DeclarativeContainer):
         event_bus=event_bus,
         clock=clock,
         scheduler=scheduler,
+    )
+    # The same webhook for the ASGI endpoint (adapters/payment_webhook.py), awaited.
+    receive_payment = providers.Factory(
+        ReceivePayment,
+        appointments=appointments,
+        event_bus=async_event_bus,
+        clock=clock,
+        scheduler=async_scheduler,
     )
     join_waitlist = providers.Factory(JoinWaitlist, entries=waitlist_entries, clock=clock)
     offer_slot = providers.Factory(
@@ -149,6 +166,10 @@ class ClinicContainer(containers.DeclarativeContainer):
         scheduler=scheduler,
         clock=clock,
     )
+    # The SMS receipt is an ``async def`` handler beside the plain ones of the same event.
+    text_receipts = providers.Singleton(
+        register_text_receipts, processor, notifier=sms_notifier, appointments=appointments
+    )
     waitlist = providers.Singleton(
         register_waitlist_handlers,
         processor,
@@ -177,6 +198,7 @@ def build_clinic(
     container: Container,
     *,
     notifier: Notifier | None = None,
+    sms_notifier: AsyncNotifier | None = None,
     analyzer: Analyzer | None = None,
     appointments: AppointmentRepository | None = None,
     invoices: InvoiceRepository | None = None,
@@ -187,19 +209,23 @@ def build_clinic(
     """Wire the clinic onto ``container`` and return the clinic's own container.
 
     The given pieces replace the defaults (in-memory repositories, a notifier that only logs,
-    a canned analyzer). Then the clinic's queues are declared, its handlers registered on
-    ``container.processor()`` and its schedules added to ``container.recurring()``, all
-    without reaching Redis. Call it once per hexbus container: a second call raises
-    :class:`hexbus.HandlerRegistrationError` (the handler names are taken).
+    an async SMS notifier that only logs, a canned analyzer). Then the clinic's queues are
+    declared, its handlers registered on ``container.processor()`` and its schedules added to
+    ``container.recurring()``, all without reaching Redis. Call it once per hexbus container:
+    a second call raises :class:`hexbus.HandlerRegistrationError` (the handler names are
+    taken).
     """
     clinic = ClinicContainer(
         event_bus=container.event_bus,
         scheduler=container.scheduler,
         clock=container.clock,
         processor=container.processor,
+        async_event_bus=container.async_event_bus,
+        async_scheduler=container.async_scheduler,
     )
     replacements: dict[str, object | None] = {
         "notifier": notifier,
+        "sms_notifier": sms_notifier,
         "analyzer": analyzer,
         "appointments": appointments,
         "invoices": invoices,
@@ -216,6 +242,7 @@ def build_clinic(
     # After the replacements, so the handlers get the replacing notifier and repositories.
     for register_handlers in (
         clinic.booking,
+        clinic.text_receipts,
         clinic.waitlist,
         clinic.medicine,
         clinic.analysis,
