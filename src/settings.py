@@ -34,6 +34,7 @@ from .adapters.environment import (
     setting,
 )
 from .adapters.observability.settings import ObservabilitySettings
+from .adapters.postgres.settings import PostgresSettings
 from .application.unrouted import UnroutedPolicy
 from .domain.errors import ConfigurationError, MissingExtra
 
@@ -120,6 +121,7 @@ class Settings(SettingsGroup):
     worker: WorkerSettings = attrs.field(factory=WorkerSettings)
     observability: ObservabilitySettings = attrs.field(factory=ObservabilitySettings)
     encryption: EncryptionSettings = attrs.field(factory=EncryptionSettings)
+    postgres: PostgresSettings = attrs.field(factory=PostgresSettings)
     optional: tuple[SettingsGroup, ...] = ()
     """Groups of the parts that need an extra (the HTTP API), when it is installed."""
 
@@ -135,6 +137,7 @@ class Settings(SettingsGroup):
             worker=WorkerSettings.from_env(env),
             observability=ObservabilitySettings.from_env(env),
             encryption=EncryptionSettings.from_env(env),
+            postgres=PostgresSettings.from_env(env),
             optional=_optional_groups(env),
         )
 
@@ -152,6 +155,7 @@ class Settings(SettingsGroup):
             self.worker,
             self.observability,
             self.encryption,
+            self.postgres,
             *self.optional,
         )
 
@@ -165,7 +169,11 @@ class Settings(SettingsGroup):
     def secrets(self) -> tuple[str, ...]:
         """Every secret value in force (tokens, passwords, keys, the Redis URL's credentials),
         so text that might quote one (an error message, a log line) can be masked (ADR 0016)."""
-        found: list[str] = [*self.redis.secrets(), *self.encryption.keys]
+        found: list[str] = [
+            *self.redis.secrets(),
+            *self.encryption.keys,
+            *self.postgres.secrets(),
+        ]
         for group in self.groups:
             for field in attrs.fields(type(group)):  # type: ignore[arg-type]
                 declared = field.metadata.get(_DECLARED)

@@ -7,7 +7,9 @@ harness and the fakes are useful in application tests too.
 
 The suite is written for pytest, which must be installed to import this package. The Redis
 harness and server live in ``hexbus.testing.dramatiq_harness`` and
-``hexbus.testing.redis_server``, imported on their own so that this package loads no Redis.
+``hexbus.testing.redis_server``, the PostgreSQL ones in ``hexbus.testing.postgres_harness``
+and ``hexbus.testing.postgres_server``, imported on their own so that this package loads no
+Redis and no database driver.
 """
 
 from .contract import (
@@ -38,6 +40,11 @@ from .fakes import (
     failure_message,
 )
 from .harness import BusHarness, InMemoryHarness, SchedulingEventBus
+from .unit_of_work_contract import (
+    InMemoryUnitOfWorkHarness,
+    UnitOfWorkContract,
+    UnitOfWorkHarness,
+)
 
 __all__ = [
     "DELAY",
@@ -53,6 +60,7 @@ __all__ = [
     "FailingHandler",
     "FailureContract",
     "InMemoryHarness",
+    "InMemoryUnitOfWorkHarness",
     "NonRetryableHandler",
     "OtherContractEvent",
     "PermanentError",
@@ -61,6 +69,8 @@ __all__ = [
     "RoutingContract",
     "SchedulingContract",
     "SchedulingEventBus",
+    "UnitOfWorkContract",
+    "UnitOfWorkHarness",
     "failure_message",
     "only_dead_letter",
     "register",
