@@ -20,11 +20,13 @@ if find_spec("sqlalchemy") is None or find_spec("psycopg") is None or find_spec(
 import psycopg
 import sqlalchemy
 from sqlalchemy import exc as sa_errors
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine, make_url
 
 __all__ = [
     "DRIVER",
+    "JSONB",
     "Engine",
     "create_engine",
     "libpq_url",

@@ -9,11 +9,20 @@ from __future__ import annotations
 
 from alembic import context
 
-connection = context.config.attributes["connection"]
-context.configure(
-    connection=connection,
-    version_table=context.config.attributes["version_table"],
-    transactional_ddl=True,
-)
-with context.begin_transaction():
-    context.run_migrations()
+
+def run_migrations() -> None:
+    """Apply the migrations on the connection the caller handed over."""
+    attributes = context.config.attributes
+    context.configure(
+        connection=attributes["connection"],
+        version_table=attributes["version_table"],
+        transactional_ddl=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+# Alembic runs this file with its context set up; a plain import (a tool walking the package)
+# finds no context and does nothing.
+if hasattr(context, "config"):
+    run_migrations()
