@@ -312,13 +312,13 @@ class Container(containers.DeclarativeContainer):
     outbox_monitor = providers.Singleton(_outbox_store, database_engine, settings)
     outbox_relay = providers.Singleton(
         _outbox_relay,
-        database_engine,
-        event_bus,
-        serializer,
-        outbox_monitor,
-        settings,
-        alerter,
-        clock,
+        engine=database_engine,
+        bus=event_bus,
+        serializer=serializer,
+        store=outbox_monitor,
+        settings=settings,
+        alerter=alerter,
+        clock=clock,
     )
     dead_letters = providers.Selector(
         bus_kind,

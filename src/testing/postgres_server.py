@@ -24,7 +24,7 @@ from types import TracebackType
 
 from .redis_server import free_port
 
-USER = "hexbus"
+USER = "tester"
 """The cluster's superuser, trusted on loopback without a password."""
 
 

@@ -27,6 +27,7 @@ from .dead_letters import dead_letters
 from .events import events
 from .keys import keys
 from .operations import clean, dashboard, queues, scrub, stats
+from .outbox import outbox
 from .routes import routes
 from .scheduling import scheduler, schedules
 from .worker import worker, worker_process
@@ -153,6 +154,7 @@ app.add_typer(dead_letters)
 app.add_typer(queues)
 app.add_typer(routes)
 app.add_typer(keys)
+app.add_typer(outbox)
 app.command()(clean)
 app.command()(dashboard)
 
