@@ -36,6 +36,7 @@ from ..observability.metrics_server import (
     MultiprocessDirectory,
     mark_this_process_dead,
 )
+from ..observability.outbox_gauges import OutboxCollector
 from ..observability.settings import LOG_FORMAT
 from ..redaction import redact_text
 from .apps import AppOption, load_app, require_app
@@ -117,7 +118,7 @@ def worker(
             f"{app} registered no handler, so there is nothing to serve", param_hint="--app"
         )
     with contextlib.ExitStack() as running:
-        child_env = _serve_metrics(container, running)
+        child_env = _serve_metrics(container, running, outbox=outbox_relay)
         watcher = container.threshold_watcher()
         watcher.start()
         running.callback(watcher.stop)
@@ -129,8 +130,11 @@ def worker(
     raise typer.Exit(code)
 
 
-def _serve_metrics(container: Container, running: contextlib.ExitStack) -> dict[str, str] | None:
-    """Serve /metrics for all children (HEXBUS_METRICS_PORT); returns the children's env."""
+def _serve_metrics(
+    container: Container, running: contextlib.ExitStack, *, outbox: bool = False
+) -> dict[str, str] | None:
+    """Serve /metrics for all children (HEXBUS_METRICS_PORT), with the outbox's gauges when
+    this supervisor relays it; returns the children's env."""
     observability = container.settings().observability
     if not observability.metrics or not observability.metrics_port:
         return None
@@ -141,6 +145,7 @@ def _serve_metrics(container: Container, running: contextlib.ExitStack) -> dict[
         container.redis_monitor(),
         host=observability.metrics_host,
         port=observability.metrics_port,
+        collectors=[OutboxCollector(container.outbox_monitor())] if outbox else (),
     )
     try:
         running.enter_context(endpoint)

@@ -184,7 +184,7 @@ class OutboxRelay:
                     log.warning("outbox relay: %s", exc)
                     stop.wait(min(30.0, 0.5 * 2 ** min(failures, 6)))
                     continue
-                self._check_age()
+                self.check_backlog()
                 listener = self._wait(listener, stop)
         finally:
             if listener is not None:
@@ -217,7 +217,7 @@ class OutboxRelay:
             return None
         return listener
 
-    def _check_age(self) -> None:
+    def check_backlog(self) -> None:
         """Alert (at most once per period) when the oldest row has waited too long."""
         if self.alerter is None or time.monotonic() - self._last_check < 5:
             return
