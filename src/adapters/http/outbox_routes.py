@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from .auth import ReaderRole, documented
 from .errors import ApiError
 from .roles import Access
+from .schemas import ErrorOut
 from .services import ServicesDep
 
 router = APIRouter(prefix="/api/v1/outbox", tags=["outbox"])
@@ -30,7 +31,11 @@ class OutboxOut(BaseModel):
     last_error: str | None
 
 
-@router.get("", openapi_extra=documented(Access.READ))
+@router.get(
+    "",
+    openapi_extra=documented(Access.READ),
+    responses={404: {"model": ErrorOut, "description": "No DATABASE_URL: no outbox."}},
+)
 def outbox_stats(services: ServicesDep, role: ReaderRole) -> OutboxOut:
     """The outbox's backlog: rows waiting, retrying, the age of the oldest, the latest error."""
     if services.outbox is None:
