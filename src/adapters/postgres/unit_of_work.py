@@ -14,6 +14,7 @@ cannot see). A rollback discards both.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -28,7 +29,7 @@ from ...domain.events import DomainEvent
 from ...domain.serialization import EventSerializer
 from ...ports.clock import Clock
 from ...ports.unit_of_work import NOT_OPEN, SPOILED
-from .engine import Engine, pg_insert, sqlalchemy, translated
+from .engine import Engine, pg_insert, sa_errors, sqlalchemy, translated
 from .tables import CHANNEL, inbox, outbox
 
 
@@ -99,7 +100,10 @@ class PostgresUnitOfWork:
         self._local.transaction = None
         try:
             if transaction.spoiled:
-                transaction.transaction.rollback()
+                # A connection that died is rolled back by the server; the error that spoiled
+                # the transaction is the one to report, not the failed rollback's.
+                with contextlib.suppress(sa_errors.SQLAlchemyError):
+                    transaction.transaction.rollback()
                 if exc_type is None:
                     raise UnitOfWorkError(SPOILED)
                 return
