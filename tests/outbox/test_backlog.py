@@ -85,3 +85,11 @@ def test_stats_without_a_database_url_says_what_to_set() -> None:
 
     assert shown.exit_code != 0
     assert "DATABASE_URL" in str(shown.exception or shown.output)
+
+
+def test_migrate_creates_the_tables_and_is_safe_to_repeat(env: dict[str, str]) -> None:
+    runner = CliRunner()
+    for _ in range(2):
+        done = runner.invoke(cli, ["outbox", "migrate"], env=env)
+        assert done.exit_code == 0, done.output
+        assert "up to date" in done.output

@@ -11,11 +11,12 @@ import signal
 import time
 from collections import Counter
 
+import httpx
 import pytest
 import redis
 
 from hexbus.container import Container
-from hexbus.testing.redis_server import RedisServer
+from hexbus.testing.redis_server import RedisServer, free_port
 
 from .apps import Parcel
 from .conftest import (
@@ -127,7 +128,7 @@ def test_two_relays_racing_over_10000_rows_publish_each_event_once(
 ) -> None:
     total = 10_000
     commit(container, range(total))
-    batch = {"HEXBUS_OUTBOX_BATCH": "100"}
+    batch = {"HEXBUS_OUTBOX_BATCH": "500"}
     relays = [
         start("outbox", "relay", "--until-empty", "--json", "--app", APP, extra_env=batch)
         for _ in range(2)
@@ -170,3 +171,22 @@ def test_rows_wait_while_redis_is_down_then_drain(
     wait_for(lambda: len(handled(client, env)) == 20, timeout=30, what="20 parcels handled")
     time.sleep(0.3)
     assert sorted(handled(client, env)) == list(range(20))
+
+
+def test_the_worker_supervisor_runs_the_relay_in_process_and_serves_the_backlog(
+    container: Container, client: redis.Redis, env: dict[str, str], start: Start
+) -> None:
+    port = free_port()
+    supervisor = start(
+        "worker", "--queues", "parcels=2", "--outbox-relay", "--app", APP,
+        extra_env={"HEXBUS_METRICS_PORT": str(port)},
+    )  # fmt: skip
+    commit(container, range(5))
+    wait_for(lambda: len(handled(client, env)) == 5, timeout=30, what="5 parcels handled")
+    metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+
+    assert sorted(handled(client, env)) == list(range(5))
+    assert "hexbus_outbox_rows 0.0" in metrics
+    assert "hexbus_outbox_up 1.0" in metrics
+    supervisor.send_signal(signal.SIGTERM)
+    supervisor.wait(timeout=30)
