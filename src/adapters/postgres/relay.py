@@ -150,16 +150,23 @@ class OutboxRelay:
 
     # --- loops -------------------------------------------------------------------------------
 
-    def drain(self, *, progress: Callable[[RelayTotals], None] | None = None) -> RelayTotals:
-        """Relay batches until no row is available now (deferred rows wait for their time)."""
+    def drain(
+        self,
+        *,
+        progress: Callable[[RelayTotals], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> RelayTotals:
+        """Relay batches until no row is available now (deferred rows wait for their time),
+        or until ``stop`` is set (checked between batches)."""
         totals = RelayTotals()
-        while True:
+        while stop is None or not stop.is_set():
             done = self.relay_batch()
             totals.add(done)
             if progress is not None and done.batches:
                 progress(totals)
             if not done.batches or done.deferred:
                 return totals
+        return totals
 
     def run(
         self,
@@ -177,7 +184,7 @@ class OutboxRelay:
                 if listener is None:
                     listener = self._listen()
                 try:
-                    totals.add(self.drain(progress=progress))
+                    totals.add(self.drain(progress=progress, stop=stop))
                     failures = 0
                 except HexbusError as exc:
                     failures += 1
