@@ -183,7 +183,12 @@ class ClinicContainer(containers.DeclarativeContainer):
     )
     join_waitlist = providers.Factory(JoinWaitlist, entries=waitlist_entries, clock=clock)
     offer_slot = providers.Factory(
-        OfferSlot, entries=waitlist_entries, offers=slot_offers, event_bus=event_bus, clock=clock
+        OfferSlot,
+        entries=waitlist_entries,
+        offers=slot_offers,
+        event_bus=event_bus,
+        clock=clock,
+        unit_of_work=unit_of_work,
     )
     accept_offer = providers.Factory(
         AcceptOffer,
@@ -193,6 +198,7 @@ class ClinicContainer(containers.DeclarativeContainer):
         event_bus=event_bus,
         clock=clock,
         scheduler=scheduler,
+        unit_of_work=unit_of_work,
     )
     request_ai_analysis = providers.Factory(RequestAiAnalysis, event_bus=event_bus, clock=clock)
     issue_invoice = providers.Factory(
@@ -220,6 +226,7 @@ class ClinicContainer(containers.DeclarativeContainer):
         offers=slot_offers,
         event_bus=event_bus,
         clock=clock,
+        unit_of_work=unit_of_work,
     )
     medicine = providers.Singleton(
         register_medicine_handlers,
