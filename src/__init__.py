@@ -26,7 +26,9 @@ from .domain.errors import (
     InvalidEvent,
     MissingExtra,
     NonRetryableError,
+    StoreUnavailable,
     UndecryptableEvent,
+    UnitOfWorkError,
     UnknownEventType,
     UnknownHandler,
 )
@@ -39,6 +41,7 @@ from .ports.dead_letters import DeadLetter, DeadLetterPage, DeadLetterReason, De
 from .ports.event_bus import EventBus, EventScheduler, PublishOutcome, PublishResult
 from .ports.handlers import HandlerSpec, Priority, RateLimit, RetryPolicy
 from .ports.observer import BusObserver
+from .ports.unit_of_work import EventPublisher, Inbox, UnitOfWork
 
 __version__ = "0.1.0"
 
@@ -62,6 +65,7 @@ __all__ = [
     "EventBusUnavailable",
     "EventDecodeError",
     "EventError",
+    "EventPublisher",
     "EventScheduler",
     "EventSerializer",
     "EventTypeRegistry",
@@ -69,6 +73,7 @@ __all__ = [
     "HandlerSpec",
     "HandlerTimeout",
     "HexbusError",
+    "Inbox",
     "InvalidEvent",
     "MissingExtra",
     "NonRetryableError",
@@ -78,7 +83,10 @@ __all__ = [
     "PublishResult",
     "RateLimit",
     "RetryPolicy",
+    "StoreUnavailable",
     "UndecryptableEvent",
+    "UnitOfWork",
+    "UnitOfWorkError",
     "UnknownEventType",
     "UnknownHandler",
     "__version__",

@@ -19,6 +19,7 @@ web process is built without reaching Redis.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from dependency_injector import containers, providers
 
@@ -42,6 +43,7 @@ from .adapters.in_memory.event_bus import InMemoryEventBus
 from .adapters.in_memory.monitor import InMemoryMonitor
 from .adapters.in_memory.routes import InMemoryRoutes
 from .adapters.in_memory.schedule_state import InMemoryScheduleState
+from .adapters.in_memory.unit_of_work import InMemoryInbox, InMemoryUnitOfWork
 from .adapters.observability.alerters import BackgroundAlerter, LogAlerter, WebhookAlerter
 from .adapters.observability.alerting import AlertingObserver
 from .adapters.observability.event_log import LoggingObserver
@@ -52,6 +54,9 @@ from .application.processor import DomainEventsProcessor
 from .application.recurring import RecurringScheduler
 from .domain.errors import ConfigurationError
 from .domain.serialization import EventSerializer
+from .ports.alerts import Alerter
+from .ports.clock import Clock
+from .ports.event_bus import EventBus
 from .settings import Settings
 
 
@@ -69,6 +74,62 @@ def _encryption_kind(settings: Settings) -> str:
 
 def _alerter_kind(settings: Settings) -> str:
     return "webhook" if settings.observability.alert_webhook_url else "log"
+
+
+def _store_kind(settings: Settings) -> str:
+    return "postgres" if settings.postgres.enabled else "in_memory"
+
+
+# The PostgreSQL store comes with the 'postgres' extra: its modules are imported only when
+# DATABASE_URL selects it, and raise MissingExtra with the install hint without it.
+def _database_engine(settings: Settings) -> Any:
+    from .adapters.postgres.engine import create_engine  # noqa: PLC0415
+
+    return create_engine(settings.postgres.database_url)
+
+
+def _postgres_unit_of_work(engine: Any, serializer: EventSerializer, clock: Clock) -> Any:
+    from .adapters.postgres.unit_of_work import PostgresUnitOfWork  # noqa: PLC0415
+
+    return PostgresUnitOfWork(engine, serializer, clock)
+
+
+def _postgres_inbox(unit_of_work: Any) -> Any:
+    from .adapters.postgres.unit_of_work import PostgresInbox  # noqa: PLC0415
+
+    return PostgresInbox(unit_of_work)
+
+
+def _outbox_store(engine: Any, settings: Settings) -> Any:
+    from .adapters.postgres.outbox import OutboxStore  # noqa: PLC0415
+
+    return OutboxStore(engine, max_backoff=settings.postgres.outbox_max_backoff)
+
+
+def _outbox_relay(
+    *,
+    engine: Any,
+    bus: EventBus,
+    serializer: EventSerializer,
+    store: Any,
+    settings: Settings,
+    alerter: Alerter,
+    clock: Clock,
+) -> Any:
+    from .adapters.postgres.relay import OutboxRelay  # noqa: PLC0415
+
+    return OutboxRelay(
+        engine,
+        bus,
+        serializer,
+        store=store,
+        batch=settings.postgres.outbox_batch,
+        poll_interval=settings.postgres.outbox_poll_interval,
+        alerter=alerter,
+        alert_age=settings.postgres.outbox_alert_age,
+        alert_period=settings.observability.alert_period,
+        clock=clock,
+    )
 
 
 class Container(containers.DeclarativeContainer):
@@ -276,6 +337,32 @@ class Container(containers.DeclarativeContainer):
         interval=settings.provided.observability.alert_interval,
     )
     queue_control = providers.Selector(bus_kind, in_memory=in_memory_bus, queue=redis_monitor)
+
+    # --- the store behind units of work: in memory unless DATABASE_URL names PostgreSQL,
+    # whose outbox a relay publishes to the event bus (ADR 0020)
+    store_kind = providers.Callable(_store_kind, settings)
+    database_engine = providers.Singleton(_database_engine, settings)
+    unit_of_work = providers.Selector(
+        store_kind,
+        in_memory=providers.Singleton(InMemoryUnitOfWork, event_bus),
+        postgres=providers.Singleton(_postgres_unit_of_work, database_engine, serializer, clock),
+    )
+    inbox = providers.Selector(
+        store_kind,
+        in_memory=providers.Singleton(InMemoryInbox, unit_of_work),
+        postgres=providers.Singleton(_postgres_inbox, unit_of_work),
+    )
+    outbox_monitor = providers.Singleton(_outbox_store, database_engine, settings)
+    outbox_relay = providers.Singleton(
+        _outbox_relay,
+        engine=database_engine,
+        bus=event_bus,
+        serializer=serializer,
+        store=outbox_monitor,
+        settings=settings,
+        alerter=alerter,
+        clock=clock,
+    )
     dead_letters = providers.Selector(
         bus_kind,
         in_memory=in_memory_bus.provided.dead_letters,

@@ -35,6 +35,7 @@ from .adapters.environment import (
 )
 from .adapters.event_loop_settings import EventLoopSettings
 from .adapters.observability.settings import ObservabilitySettings
+from .adapters.postgres.settings import PostgresSettings
 from .application.unrouted import UnroutedPolicy
 from .domain.errors import ConfigurationError, MissingExtra
 
@@ -122,6 +123,7 @@ class Settings(SettingsGroup):
     observability: ObservabilitySettings = attrs.field(factory=ObservabilitySettings)
     encryption: EncryptionSettings = attrs.field(factory=EncryptionSettings)
     event_loop: EventLoopSettings = attrs.field(factory=EventLoopSettings)
+    postgres: PostgresSettings = attrs.field(factory=PostgresSettings)
     optional: tuple[SettingsGroup, ...] = ()
     """Groups of the parts that need an extra (the HTTP API), when it is installed."""
 
@@ -138,6 +140,7 @@ class Settings(SettingsGroup):
             observability=ObservabilitySettings.from_env(env),
             encryption=EncryptionSettings.from_env(env),
             event_loop=EventLoopSettings.from_env(env),
+            postgres=PostgresSettings.from_env(env),
             optional=_optional_groups(env),
         )
 
@@ -156,6 +159,7 @@ class Settings(SettingsGroup):
             self.observability,
             self.encryption,
             self.event_loop,
+            self.postgres,
             *self.optional,
         )
 
@@ -169,7 +173,11 @@ class Settings(SettingsGroup):
     def secrets(self) -> tuple[str, ...]:
         """Every secret value in force (tokens, passwords, keys, the Redis URL's credentials),
         so text that might quote one (an error message, a log line) can be masked (ADR 0016)."""
-        found: list[str] = [*self.redis.secrets(), *self.encryption.keys]
+        found: list[str] = [
+            *self.redis.secrets(),
+            *self.encryption.keys,
+            *self.postgres.secrets(),
+        ]
         for group in self.groups:
             for field in attrs.fields(type(group)):  # type: ignore[arg-type]
                 declared = field.metadata.get(_DECLARED)

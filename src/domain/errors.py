@@ -139,6 +139,24 @@ class EventBusRejected(HexbusError):
     """
 
 
+class UnitOfWorkError(HexbusError):
+    """A unit of work was used outside its ``with`` block, or its transaction was spoiled.
+
+    Publishing through a unit of work is only possible while it is open (the events would
+    otherwise belong to no transaction); a nested block that raised spoils the whole
+    transaction, so the outer block rolls back instead of committing half of it.
+    """
+
+
+class StoreUnavailable(HexbusError):
+    """The database behind a unit of work could not be reached, or failed the commit.
+
+    Nothing of the transaction is committed unless the commit itself was cut off, in which
+    case it may have been: a use case retried with the same ids is safe (events derived from
+    its facts deduplicate on publish).
+    """
+
+
 class DeadLetterNotFound(HexbusError, LookupError):
     """No dead letter has this id (it was retried, removed, or expired)."""
 

@@ -29,6 +29,8 @@ class AlertKind(Enum):
     """The queues could not be read at all (the broker is probably down)."""
     CRASH_LOOP = "crash_loop"
     """A worker process keeps dying soon after it is restarted."""
+    OUTBOX_BACKLOG = "outbox_backlog"
+    """The oldest event in the transactional outbox has waited too long for a relay."""
 
 
 class Severity(Enum):

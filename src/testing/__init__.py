@@ -8,8 +8,9 @@ harness and the fakes are useful in application tests too.
 The suite is written for pytest, which must be installed to import this package. The Redis
 harness and server live in ``hexbus.testing.dramatiq_harness`` and
 ``hexbus.testing.redis_server`` (the async one in
-``hexbus.testing.async_dramatiq_harness``), imported on their own so that this package loads
-no Redis.
+``hexbus.testing.async_dramatiq_harness``), the PostgreSQL ones in
+``hexbus.testing.postgres_harness`` and ``hexbus.testing.postgres_server``, imported on their
+own so that this package loads no Redis and no database driver.
 """
 
 from .async_harness import (
@@ -49,6 +50,11 @@ from .fakes import (
     failure_message,
 )
 from .harness import BusHarness, InMemoryHarness, SchedulingEventBus
+from .unit_of_work_contract import (
+    InMemoryUnitOfWorkHarness,
+    UnitOfWorkContract,
+    UnitOfWorkHarness,
+)
 
 __all__ = [
     "DELAY",
@@ -70,6 +76,7 @@ __all__ = [
     "FailingHandler",
     "FailureContract",
     "InMemoryHarness",
+    "InMemoryUnitOfWorkHarness",
     "MixedHandlersContract",
     "NonRetryableHandler",
     "OtherContractEvent",
@@ -79,6 +86,8 @@ __all__ = [
     "RoutingContract",
     "SchedulingContract",
     "SchedulingEventBus",
+    "UnitOfWorkContract",
+    "UnitOfWorkHarness",
     "failure_message",
     "only_dead_letter",
     "register",

@@ -19,9 +19,16 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from hexbus.container import Container, create_container
-from hexbus.testing import AsyncInMemoryHarness, BusHarness, InMemoryHarness
+from hexbus.testing import (
+    AsyncInMemoryHarness,
+    BusHarness,
+    InMemoryHarness,
+    InMemoryUnitOfWorkHarness,
+    UnitOfWorkHarness,
+)
 from hexbus.testing.async_dramatiq_harness import AsyncDramatiqHarness
 from hexbus.testing.dramatiq_harness import DramatiqHarness
+from hexbus.testing.postgres_server import PostgresServer
 from hexbus.testing.redis_server import RedisServer
 
 HarnessFactory = Callable[[pytest.FixtureRequest], BusHarness]
@@ -108,3 +115,44 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         name = getattr(item, "originalname", item.name)
         if item.name.endswith("[async_dramatiq]") and name in LONG_ASYNC_REDIS_TESTS:
             item.add_marker(skip)
+
+
+# --- the unit of work: every store --------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A private PostgreSQL cluster for the contract run (initdb in a temp dir, free port)."""
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def contract_database(postgres_server: PostgresServer) -> str:
+    return postgres_server.create_database("contract")
+
+
+def _in_memory_uow(request: pytest.FixtureRequest) -> UnitOfWorkHarness:
+    return InMemoryUnitOfWorkHarness()
+
+
+def _postgres_uow(request: pytest.FixtureRequest) -> UnitOfWorkHarness:
+    from hexbus.testing.postgres_harness import PostgresUnitOfWorkHarness  # noqa: PLC0415
+
+    return PostgresUnitOfWorkHarness(request.getfixturevalue("contract_database"))
+
+
+UOW_HARNESSES: dict[str, Callable[[pytest.FixtureRequest], UnitOfWorkHarness]] = {
+    "in_memory": _in_memory_uow,
+    "postgres": _postgres_uow,
+}
+
+
+@pytest.fixture(params=sorted(UOW_HARNESSES))
+def uow_harness(request: pytest.FixtureRequest) -> Iterator[UnitOfWorkHarness]:
+    """A fresh unit-of-work harness for one test, closed afterwards."""
+    built = UOW_HARNESSES[request.param](request)
+    try:
+        yield built
+    finally:
+        built.close()

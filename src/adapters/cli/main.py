@@ -27,6 +27,7 @@ from .dead_letters import dead_letters
 from .events import events
 from .keys import keys
 from .operations import clean, dashboard, queues, scrub, stats
+from .outbox import outbox
 from .routes import routes
 from .scheduling import scheduler, schedules
 from .worker import worker, worker_process
@@ -125,7 +126,21 @@ def handlers(
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    store: Annotated[
+        str,
+        typer.Option(
+            "--store",
+            help=(
+                "memory (default): the in-memory bus on virtual time, no server. postgres: the "
+                "clinic on PostgreSQL (DATABASE_URL, else a private cluster started with initdb "
+                "and pg_ctl) and the Redis bus (REDIS_URL, else a private redis-server), its "
+                "events through the transactional outbox and a relay, the payment confirmation "
+                "through the inbox; real time, a few seconds; needs the 'postgres' extra."
+            ),
+        ),
+    ] = "memory",
+) -> None:
     """Walk through the clinic example (hexbus.examples.clinic) on the in-memory bus, narrating each step.
 
     No server is needed and it takes well under a second: time is virtual, so retry backoff passes instantly.
@@ -136,6 +151,12 @@ def demo() -> None:
 
     Each line is a virtual timestamp and what the bus did: events published (accepted or duplicate), handlers run, succeeded or failed (attempt n/N, retry at), dead letters. It ends with a summary table; exit status 1 if any flow misbehaved.
     """
+    if store not in ("memory", "postgres"):
+        raise typer.BadParameter("expected memory or postgres", param_hint="--store")
+    wide = console if console.is_terminal else Console(width=110)
+    if store == "postgres":
+        postgres_demo = importlib.import_module("hexbus.examples.clinic.postgres_demo")
+        raise typer.Exit(postgres_demo.run_postgres_demo(wide))
     # Loaded here, not imported at the top: the library imports no example (an import-linter
     # contract), and no other command pays for loading it.
     clinic_demo = importlib.import_module("hexbus.examples.clinic.demo")
@@ -153,6 +174,7 @@ app.add_typer(dead_letters)
 app.add_typer(queues)
 app.add_typer(routes)
 app.add_typer(keys)
+app.add_typer(outbox)
 app.command()(clean)
 app.command()(dashboard)
 

@@ -36,9 +36,11 @@ from ..observability.metrics_server import (
     MultiprocessDirectory,
     mark_this_process_dead,
 )
+from ..observability.outbox_gauges import OutboxCollector
 from ..observability.settings import LOG_FORMAT
 from ..redaction import redact_text
 from .apps import AppOption, load_app, require_app
+from .outbox import start_relay_thread
 
 console = Console(stderr=True)
 log = logging.getLogger("hexbus.worker")
@@ -75,7 +77,18 @@ def plan(
     return groups
 
 
-def worker(queues: QueuesOption = None, app: AppOption = None) -> None:
+OutboxRelayOption = Annotated[
+    bool,
+    typer.Option(
+        "--outbox-relay",
+        help="Also run the outbox relay (hexbus outbox relay) in this process: needs DATABASE_URL.",
+    ),
+]
+
+
+def worker(
+    queues: QueuesOption = None, app: AppOption = None, outbox_relay: OutboxRelayOption = False
+) -> None:
     """Run the worker processes that handle your app's events from Redis, and keep them running.
 
     The app (--app or HEXBUS_APP, 'package.module:function') registers the handlers; without one the command stops at once. Every queue its handlers use is served: by the groups of --queues (or HEXBUS_WORKER_QUEUES) that name it, else by a process of its own with the concurrency the app declared for it, or HEXBUS_DEFAULT_CONCURRENCY threads.
@@ -83,9 +96,15 @@ def worker(queues: QueuesOption = None, app: AppOption = None) -> None:
     One process per queue group (more with 'xN'), each running as many handlers at once as its group's thread count. A process that dies is restarted; one that keeps dying (HEXBUS_CRASH_LOOP_EXITS within HEXBUS_CRASH_LOOP_WINDOW) is reported with its last error, as a log line and an alert. The processes never outlive this one: if it is killed, they stop as on SIGTERM.
 
     SIGTERM or Ctrl-C lets handlers in flight finish (HEXBUS_SHUTDOWN_TIMEOUT), then exits.
+
+    With --outbox-relay it also publishes the events units of work committed to the PostgreSQL outbox (DATABASE_URL), as `hexbus outbox relay` does, in a thread of this supervisor.
     """
     container = create_container()
     app = require_app(container, app, "hexbus worker")
+    if outbox_relay and not container.settings().postgres.enabled:
+        raise typer.BadParameter(
+            "needs DATABASE_URL (the outbox is in PostgreSQL)", param_hint="--outbox-relay"
+        )
     settings = container.settings()
     observability = settings.observability
     configure_logging(
@@ -99,16 +118,23 @@ def worker(queues: QueuesOption = None, app: AppOption = None) -> None:
             f"{app} registered no handler, so there is nothing to serve", param_hint="--app"
         )
     with contextlib.ExitStack() as running:
-        child_env = _serve_metrics(container, running)
+        child_env = _serve_metrics(container, running, outbox=outbox_relay)
         watcher = container.threshold_watcher()
         watcher.start()
         running.callback(watcher.stop)
+        if outbox_relay:
+            stop_relay, relay_thread = start_relay_thread(container)
+            running.callback(relay_thread.join, 10)
+            running.callback(stop_relay.set)
         code = _supervise(settings, groups, app, child_env, container.alerter())
     raise typer.Exit(code)
 
 
-def _serve_metrics(container: Container, running: contextlib.ExitStack) -> dict[str, str] | None:
-    """Serve /metrics for all children (HEXBUS_METRICS_PORT); returns the children's env."""
+def _serve_metrics(
+    container: Container, running: contextlib.ExitStack, *, outbox: bool = False
+) -> dict[str, str] | None:
+    """Serve /metrics for all children (HEXBUS_METRICS_PORT), with the outbox's gauges when
+    this supervisor relays it; returns the children's env."""
     observability = container.settings().observability
     if not observability.metrics or not observability.metrics_port:
         return None
@@ -119,6 +145,7 @@ def _serve_metrics(container: Container, running: contextlib.ExitStack) -> dict[
         container.redis_monitor(),
         host=observability.metrics_host,
         port=observability.metrics_port,
+        collectors=[OutboxCollector(container.outbox_monitor())] if outbox else (),
     )
     try:
         running.enter_context(endpoint)

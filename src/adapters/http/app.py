@@ -25,6 +25,7 @@ from . import (
     event_routes,
     health_routes,
     metrics_routes,
+    outbox_routes,
     queue_routes,
 )
 from .errors import install_error_handlers
@@ -108,6 +109,7 @@ def create_app(container: Container) -> FastAPI:
             config_routes,
             health_routes,
             metrics_routes,
+            outbox_routes,
             dashboard,
             docs,
         )

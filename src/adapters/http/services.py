@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from ...domain.serialization import EventSerializer
 from ...ports.dead_letters import DeadLetters
 from ...ports.monitoring import QueueControl, QueueMonitor
+from ...ports.unit_of_work import OutboxMonitor
 from ...settings import Settings
 from .badges import Thresholds
 from .health import HealthProbe
@@ -37,6 +38,8 @@ class Services:
     dead_letters: DeadLetters
     health: HealthProbe
     serializer: EventSerializer
+    outbox: OutboxMonitor | None = None
+    """The PostgreSQL outbox's backlog, when DATABASE_URL is set."""
 
     @property
     def thresholds(self) -> Thresholds:
@@ -80,6 +83,7 @@ class Services:
             dead_letters=container.dead_letters(),
             health=probe,
             serializer=container.serializer(),
+            outbox=container.outbox_monitor() if settings.postgres.enabled else None,
         )
 
 

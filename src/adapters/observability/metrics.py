@@ -148,9 +148,10 @@ def exposition_registry(
     *,
     metrics: BusMetrics | None = None,
     multiproc_dir: str | None = None,
+    collectors: Iterable[Collector] = (),
 ) -> CollectorRegistry:
     """A registry of this process's (or, with ``multiproc_dir``, every process's) metrics plus
-    the queue gauges of ``monitor``."""
+    the queue gauges of ``monitor`` and any other ``collectors`` (the outbox's gauges)."""
     # No auto-describe: the joined collectors have no describe(), and asking them to collect
     # at registration would read Redis for nothing.
     registry = CollectorRegistry(auto_describe=False)
@@ -160,6 +161,8 @@ def exposition_registry(
         registry.register(_Forward((metrics or process_metrics()).registry))
     if monitor is not None:
         registry.register(QueueCollector(monitor))
+    for collector in collectors:
+        registry.register(collector)
     return registry
 
 

@@ -33,6 +33,7 @@ from wsgiref.simple_server import WSGIServer, make_server
 from prometheus_client import make_wsgi_app
 from prometheus_client.exposition import ThreadingWSGIServer, _SilentHandler
 from prometheus_client.multiprocess import mark_process_dead
+from prometheus_client.registry import Collector
 
 from ...ports.monitoring import QueueMonitor
 from .metrics import MULTIPROC_ENV, exposition_registry
@@ -72,10 +73,17 @@ class MetricsEndpoint:
     """
 
     def __init__(
-        self, directory: MultiprocessDirectory, monitor: QueueMonitor, *, host: str, port: int
+        self,
+        directory: MultiprocessDirectory,
+        monitor: QueueMonitor,
+        *,
+        host: str,
+        port: int,
+        collectors: Iterable[Collector] = (),
     ) -> None:
         self.directory = directory
         self._monitor = monitor
+        self._collectors = tuple(collectors)
         self._host = host
         self._port = port
         self._server: WSGIServer | None = None
@@ -89,7 +97,9 @@ class MetricsEndpoint:
     def start(self) -> None:
         """Bind and serve; raises OSError when the port is taken (a misconfiguration worth
         failing the start for, rather than running without metrics unnoticed)."""
-        registry = exposition_registry(self._monitor, multiproc_dir=str(self.directory.path))
+        registry = exposition_registry(
+            self._monitor, multiproc_dir=str(self.directory.path), collectors=self._collectors
+        )
         family, address = _family(self._host, self._port)
 
         class Server(ThreadingWSGIServer):

@@ -7,7 +7,9 @@ the clock and the handler registry from the environment, and nothing of any appl
 (:class:`ClinicContainer`: repositories, notifier, analyzer, use cases), registers the
 clinic's handlers on ``container.processor()``, adds its recurring schedules to
 ``container.recurring()`` and declares how many handlers each of its queues runs at once.
-None of it reaches Redis: a worker or web process on the queue bus is built without it.
+None of it reaches Redis: a worker or web process on the queue bus is built without it. With
+``DATABASE_URL`` the repositories live in PostgreSQL, in the unit of work's transaction with
+hexbus's outbox, and registering applies the clinic's migrations (ADR 0020).
 
 Tests and the demo call :func:`build_clinic` instead, to swap a piece (a recording notifier,
 their own repositories) and to get the use cases back. The clock is hexbus's: give
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Final
+from typing import Any, Final
 
 from dependency_injector import containers, providers
 
@@ -28,6 +30,7 @@ from ...container import Container
 from ...ports.async_event_bus import AsyncEventBus, AsyncEventScheduler
 from ...ports.clock import Clock
 from ...ports.event_bus import EventBus, EventScheduler
+from ...ports.unit_of_work import Inbox, UnitOfWork
 from .adapters.analyzer import CannedAnalyzer
 from .adapters.notifiers import LoggingNotifier
 from .adapters.notifiers.http_sms import LoggingSmsNotifier
@@ -82,6 +85,33 @@ their own), the weekly report one. ``payment`` is where work on the provider's s
 reconciliation) would run."""
 
 
+# The clinic's PostgreSQL repositories need the 'postgres' extra: imported only when
+# DATABASE_URL selects them (hexbus's container does the same for its outbox).
+def _postgres(name: str) -> Any:
+    from .adapters.postgres import repositories  # noqa: PLC0415
+
+    return getattr(repositories, name)
+
+
+def _postgres_repository(name: str, unit_of_work: Any) -> Any:
+    return _postgres(name)(unit_of_work)
+
+
+def _setup_database(engine: Any) -> bool:
+    from .adapters.postgres.schema import setup_database  # noqa: PLC0415
+
+    setup_database(engine)
+    return True
+
+
+def _repository(in_memory: type, postgres: str, store_kind: Any, unit_of_work: Any) -> Any:
+    return providers.Selector(
+        store_kind,
+        in_memory=providers.Singleton(in_memory),
+        postgres=providers.Singleton(_postgres_repository, postgres, unit_of_work),
+    )
+
+
 class ClinicContainer(containers.DeclarativeContainer):
     """The clinic's providers. :func:`build_clinic` connects the four hexbus ones it needs.
 
@@ -97,20 +127,46 @@ class ClinicContainer(containers.DeclarativeContainer):
     # For the async web process: the same bus, awaited (hexbus ADR 0022).
     async_event_bus: providers.Dependency[AsyncEventBus] = providers.Dependency()
     async_scheduler: providers.Dependency[AsyncEventScheduler] = providers.Dependency()
+    unit_of_work: providers.Dependency[UnitOfWork] = providers.Dependency()
+    inbox: providers.Dependency[Inbox] = providers.Dependency()
+    store_kind: providers.Dependency[str] = providers.Dependency()
+    database_engine: providers.Dependency[Any] = providers.Dependency()
 
-    # --- the clinic's adapters: in memory, a notifier that only logs, a canned analyzer -------
-    appointments = providers.Singleton(InMemoryAppointmentRepository)
-    invoices = providers.Singleton(InMemoryInvoiceRepository)
-    waitlist_entries = providers.Singleton(InMemoryWaitlistRepository)
-    slot_offers = providers.Singleton(InMemorySlotOfferRepository)
-    medicine_stock = providers.Singleton(InMemoryMedicineRepository)
+    # --- the clinic's adapters: repositories in memory (on PostgreSQL with DATABASE_URL, in
+    # the unit of work's transaction), a notifier that only logs, a canned analyzer ---------
+    appointments = _repository(
+        InMemoryAppointmentRepository, "PostgresAppointmentRepository", store_kind, unit_of_work
+    )
+    invoices = _repository(
+        InMemoryInvoiceRepository, "PostgresInvoiceRepository", store_kind, unit_of_work
+    )
+    waitlist_entries = _repository(
+        InMemoryWaitlistRepository, "PostgresWaitlistRepository", store_kind, unit_of_work
+    )
+    slot_offers = _repository(
+        InMemorySlotOfferRepository, "PostgresSlotOfferRepository", store_kind, unit_of_work
+    )
+    medicine_stock = _repository(
+        InMemoryMedicineRepository, "PostgresMedicineRepository", store_kind, unit_of_work
+    )
+    # Applying the schema (hexbus's outbox and inbox, then the clinic's tables) is the clinic's
+    # setup on PostgreSQL; in memory there is nothing to set up.
+    schema = providers.Selector(
+        store_kind,
+        in_memory=providers.Object(False),
+        postgres=providers.Singleton(_setup_database, database_engine),
+    )
     notifier = providers.Singleton(LoggingNotifier)
     sms_notifier = providers.Singleton(LoggingSmsNotifier)  # async: HttpSmsNotifier in production
     analyzer = providers.Singleton(CannedAnalyzer)
 
     # --- use cases: what the clinic's screens, webhooks and jobs call -------------------------
     book_appointment = providers.Factory(
-        BookAppointment, appointments=appointments, event_bus=event_bus, clock=clock
+        BookAppointment,
+        appointments=appointments,
+        event_bus=event_bus,
+        clock=clock,
+        unit_of_work=unit_of_work,
     )
     cancel_appointment = providers.Factory(
         CancelAppointment,
@@ -118,9 +174,14 @@ class ClinicContainer(containers.DeclarativeContainer):
         event_bus=event_bus,
         clock=clock,
         scheduler=scheduler,
+        unit_of_work=unit_of_work,
     )
     check_in = providers.Factory(
-        CheckInPatient, appointments=appointments, event_bus=event_bus, clock=clock
+        CheckInPatient,
+        appointments=appointments,
+        event_bus=event_bus,
+        clock=clock,
+        unit_of_work=unit_of_work,
     )
     handle_payment_webhook = providers.Factory(
         HandlePaymentWebhook,
@@ -139,7 +200,12 @@ class ClinicContainer(containers.DeclarativeContainer):
     )
     join_waitlist = providers.Factory(JoinWaitlist, entries=waitlist_entries, clock=clock)
     offer_slot = providers.Factory(
-        OfferSlot, entries=waitlist_entries, offers=slot_offers, event_bus=event_bus, clock=clock
+        OfferSlot,
+        entries=waitlist_entries,
+        offers=slot_offers,
+        event_bus=event_bus,
+        clock=clock,
+        unit_of_work=unit_of_work,
     )
     accept_offer = providers.Factory(
         AcceptOffer,
@@ -149,10 +215,11 @@ class ClinicContainer(containers.DeclarativeContainer):
         event_bus=event_bus,
         clock=clock,
         scheduler=scheduler,
+        unit_of_work=unit_of_work,
     )
     request_ai_analysis = providers.Factory(RequestAiAnalysis, event_bus=event_bus, clock=clock)
     issue_invoice = providers.Factory(
-        IssueInvoice, invoices=invoices, event_bus=event_bus, clock=clock
+        IssueInvoice, invoices=invoices, event_bus=event_bus, clock=clock, unit_of_work=unit_of_work
     )
 
     # --- handler registration: Singletons, so each context registers once however often it
@@ -165,6 +232,8 @@ class ClinicContainer(containers.DeclarativeContainer):
         event_bus=event_bus,
         scheduler=scheduler,
         clock=clock,
+        unit_of_work=unit_of_work,
+        inbox=inbox,
     )
     # The SMS receipt is an ``async def`` handler beside the plain ones of the same event.
     text_receipts = providers.Singleton(
@@ -178,6 +247,7 @@ class ClinicContainer(containers.DeclarativeContainer):
         offers=slot_offers,
         event_bus=event_bus,
         clock=clock,
+        unit_of_work=unit_of_work,
     )
     medicine = providers.Singleton(
         register_medicine_handlers,
@@ -214,6 +284,13 @@ def build_clinic(
     ``container.recurring()``, all without reaching Redis. Call it once per hexbus container:
     a second call raises :class:`hexbus.HandlerRegistrationError` (the handler names are
     taken).
+    The given pieces replace the defaults (in-memory repositories, or PostgreSQL ones when
+    ``DATABASE_URL`` is set, a notifier that only logs, a canned analyzer). On PostgreSQL the
+    schema is applied first (Alembic; safe to repeat). Then the clinic's queues are declared,
+    its handlers registered on ``container.processor()`` and its schedules added to
+    ``container.recurring()``, all without reaching Redis. Call it once per hexbus
+    container: a second call raises :class:`hexbus.HandlerRegistrationError` (the handler
+    names are taken).
     """
     clinic = ClinicContainer(
         event_bus=container.event_bus,
@@ -222,6 +299,10 @@ def build_clinic(
         processor=container.processor,
         async_event_bus=container.async_event_bus,
         async_scheduler=container.async_scheduler,
+        unit_of_work=container.unit_of_work,
+        inbox=container.inbox,
+        store_kind=container.store_kind,
+        database_engine=container.database_engine,
     )
     replacements: dict[str, object | None] = {
         "notifier": notifier,
@@ -236,6 +317,7 @@ def build_clinic(
     for name, value in replacements.items():
         if value is not None:
             getattr(clinic, name).override(providers.Object(value))
+    clinic.schema()
     processor = container.processor()
     for queue, threads in QUEUE_CONCURRENCY.items():
         processor.declare_queue(queue, concurrency=threads)

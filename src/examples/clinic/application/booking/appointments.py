@@ -5,9 +5,11 @@ anything, stores the change and publishes the event; what happens next (notifica
 to handlers, so these stay the same whichever bus carries the events. Booking also sets the
 appointment's timers and cancelling calls them off (:mod:`.timers`).
 
-Storing and publishing are two steps: a crash between them stores an appointment nobody is
-told about. A database-backed repository would close that gap with an outbox written in the
-same transaction. Here the gap closes by retrying: every event of a booking has an id derived
+Given a unit of work (the container always gives one), storing and publishing are one
+transaction: on PostgreSQL the events are written to the outbox with the appointment and
+relayed after the commit, so a crash loses neither and a failure announces nothing (ADR
+0020). Without one they are two steps, and a crash between them stores an appointment nobody
+is told about; then the gap closes by retrying: every event of a booking has an id derived
 from the appointment id, so booking again with the same ``appointment_id`` and details
 publishes what was missing and repeats nothing.
 """
@@ -21,6 +23,7 @@ from uuid import UUID, uuid4
 
 from .....ports.clock import Clock
 from .....ports.event_bus import EventBus, EventScheduler
+from .....ports.unit_of_work import UnitOfWork
 from ...domain.booking.appointment import Appointment, AppointmentStatus, Canceller
 from ...domain.booking.events import (
     AppointmentCancelled,
@@ -30,6 +33,7 @@ from ...domain.booking.events import (
 )
 from ...domain.errors import AlreadyExists
 from ...ports.repositories import AppointmentRepository
+from ..transactions import transaction
 from .event_ids import appointment_created_event_id, checked_in_event_id
 from .timers import PAYMENT_WINDOW, cancel_timers, schedule_timers
 
@@ -81,12 +85,15 @@ class BookAppointment:
         clock: Clock,
         new_id: Callable[[], str] = new_appointment_id,
         payment_window: timedelta = PAYMENT_WINDOW,
+        *,
+        unit_of_work: UnitOfWork | None = None,
     ) -> None:
         self.appointments = appointments
         self.event_bus = event_bus
         self.clock = clock
         self.new_id = new_id
         self.payment_window = payment_window
+        self.unit_of_work = unit_of_work
 
     def __call__(
         self,
@@ -132,17 +139,18 @@ class BookAppointment:
             price=price,
             currency=currency,
         )
-        try:
-            self.appointments.add(appointment)
-        except AlreadyExists:
-            stored = self.appointments.get(appointment.id)
-            if not stored.same_booking(appointment):
-                raise
-            appointment = stored  # a retry: announce it again as it is now
-        if appointment.status is AppointmentStatus.CANCELLED:
-            return appointment  # retried after it was called off: nothing left to announce
-        self.event_bus.publish(event)
-        schedule_timers(self.event_bus, appointment, now, self.payment_window)
+        with transaction(self.unit_of_work, self.event_bus) as outgoing:
+            try:
+                self.appointments.add(appointment)
+            except AlreadyExists:
+                stored = self.appointments.get(appointment.id)
+                if not stored.same_booking(appointment):
+                    raise
+                appointment = stored  # a retry: announce it again as it is now
+            if appointment.status is AppointmentStatus.CANCELLED:
+                return appointment  # retried after it was called off: nothing left to announce
+            outgoing.publish(event)
+            schedule_timers(outgoing, appointment, now, self.payment_window)
         return appointment
 
 
@@ -156,22 +164,25 @@ class CancelAppointment:
         clock: Clock,
         *,
         scheduler: EventScheduler,
+        unit_of_work: UnitOfWork | None = None,
     ) -> None:
         self.appointments = appointments
         self.event_bus = event_bus
         self.clock = clock
         self.scheduler = scheduler
+        self.unit_of_work = unit_of_work
 
     def __call__(self, appointment_id: str, *, reason: str, by: Canceller) -> Appointment:
         """The cancelled appointment; raises :class:`AppointmentNotFound`, or
         :class:`InvalidTransition` when it is already cancelled or over."""
-        appointment = self.appointments.get(appointment_id)
-        appointment.cancel(reason, by)
-        event = cancellation_event(appointment, self.clock.now())
-        self.appointments.save(appointment)
-        # Before publishing: once the patient hears it is off, no reminder may follow.
-        cancel_timers(self.scheduler, appointment.id)
-        self.event_bus.publish(event)
+        with transaction(self.unit_of_work, self.event_bus) as outgoing:
+            appointment = self.appointments.get(appointment_id)
+            appointment.cancel(reason, by)
+            event = cancellation_event(appointment, self.clock.now())
+            self.appointments.save(appointment)
+            # Before publishing: once the patient hears it is off, no reminder may follow.
+            cancel_timers(self.scheduler, appointment.id)
+            outgoing.publish(event)
         return appointment
 
 
@@ -179,28 +190,35 @@ class CheckInPatient:
     """The patient arrived: the paid appointment becomes ATTENDED (:class:`PatientCheckedIn`)."""
 
     def __init__(
-        self, appointments: AppointmentRepository, event_bus: EventBus, clock: Clock
+        self,
+        appointments: AppointmentRepository,
+        event_bus: EventBus,
+        clock: Clock,
+        *,
+        unit_of_work: UnitOfWork | None = None,
     ) -> None:
         self.appointments = appointments
         self.event_bus = event_bus
         self.clock = clock
+        self.unit_of_work = unit_of_work
 
     def __call__(self, appointment_id: str) -> Appointment:
         """The attended appointment; checking in twice is harmless. Raises
         :class:`AppointmentNotFound`, or :class:`InvalidTransition` when it is not paid,
         cancelled or already marked a no-show."""
-        appointment = self.appointments.get(appointment_id)
-        now = self.clock.now()
-        if appointment.check_in(now):
-            self.appointments.save(appointment)
-        # Published every time, under an id derived from the appointment: a check-in retried
-        # after a crash between saving and publishing announces it once.
-        self.event_bus.publish(
-            PatientCheckedIn(
-                event_id=checked_in_event_id(appointment.id),
-                occurred_at=appointment.checked_in_at or now,
-                appointment_id=appointment.id,
-                clinic_id=appointment.clinic_id,
+        with transaction(self.unit_of_work, self.event_bus) as outgoing:
+            appointment = self.appointments.get(appointment_id)
+            now = self.clock.now()
+            if appointment.check_in(now):
+                self.appointments.save(appointment)
+            # Published every time, under an id derived from the appointment: a check-in
+            # retried after a crash between saving and publishing announces it once.
+            outgoing.publish(
+                PatientCheckedIn(
+                    event_id=checked_in_event_id(appointment.id),
+                    occurred_at=appointment.checked_in_at or now,
+                    appointment_id=appointment.id,
+                    clinic_id=appointment.clinic_id,
+                )
             )
-        )
         return appointment

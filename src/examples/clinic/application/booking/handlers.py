@@ -19,6 +19,7 @@ from typing import Final, Literal
 
 from .....ports.clock import Clock
 from .....ports.event_bus import EventBus, EventScheduler
+from .....ports.unit_of_work import UnitOfWork
 from ...domain.booking.appointment import AppointmentStatus
 from ...domain.booking.events import (
     AppointmentCancelled,
@@ -33,6 +34,7 @@ from ...domain.booking.events import (
 )
 from ...ports.notifier import Notifier
 from ...ports.repositories import AppointmentRepository
+from ..transactions import transaction
 from . import messages
 from .appointments import cancellation_event
 from .event_ids import caused_event_id, no_show_event_id
@@ -114,29 +116,38 @@ class ConfirmAppointment:
     Safe to run again: confirming with the same payment changes nothing, and the
     AppointmentConfirmed event's id derives from the payment event, so publishing it again
     (because the first run crashed after saving) is reported as a duplicate. It is published
-    every time rather than only on a change for exactly that case.
+    every time rather than only on a change for exactly that case. Given a unit of work, the
+    confirmation and the event commit together; registered through the inbox (the container
+    does), a redelivery after the bus lost this handler's success is skipped (ADR 0021).
     """
 
     def __init__(
-        self, appointments: AppointmentRepository, event_bus: EventBus, clock: Clock
+        self,
+        appointments: AppointmentRepository,
+        event_bus: EventBus,
+        clock: Clock,
+        *,
+        unit_of_work: UnitOfWork | None = None,
     ) -> None:
         self.appointments = appointments
         self.event_bus = event_bus
         self.clock = clock
+        self.unit_of_work = unit_of_work
 
     def __call__(self, event: PaymentSucceeded) -> None:
-        appointment = self.appointments.get(event.appointment_id)
-        if appointment.confirm(event.payment_id):
-            self.appointments.save(appointment)
-        self.event_bus.publish(
-            AppointmentConfirmed(
-                event_id=caused_event_id(event, AppointmentConfirmed.event_type),
-                occurred_at=self.clock.now(),
-                appointment_id=appointment.id,
-                payment_id=event.payment_id,
-                **event.caused(),
+        with transaction(self.unit_of_work, self.event_bus) as outgoing:
+            appointment = self.appointments.get(event.appointment_id)
+            if appointment.confirm(event.payment_id):
+                self.appointments.save(appointment)
+            outgoing.publish(
+                AppointmentConfirmed(
+                    event_id=caused_event_id(event, AppointmentConfirmed.event_type),
+                    occurred_at=self.clock.now(),
+                    appointment_id=appointment.id,
+                    payment_id=event.payment_id,
+                    **event.caused(),
+                )
             )
-        )
 
 
 class SendInvoice:

@@ -1,4 +1,7 @@
-"""Issuing an invoice: store it, publish :class:`InvoiceIssued`, let a handler tell the patient."""
+"""Issuing an invoice: store it, publish :class:`InvoiceIssued`, let a handler tell the patient.
+
+Storing and publishing are one unit of work when the container gives one (ADR 0020).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +11,11 @@ from uuid import uuid4
 
 from .....ports.clock import Clock
 from .....ports.event_bus import EventBus
+from .....ports.unit_of_work import UnitOfWork
 from ...domain.booking.events import Contact, InvoiceIssued, InvoiceLine
 from ...domain.booking.invoice import Invoice
 from ...ports.repositories import InvoiceRepository
+from ..transactions import transaction
 
 
 def new_invoice_id() -> str:
@@ -27,11 +32,14 @@ class IssueInvoice:
         event_bus: EventBus,
         clock: Clock,
         new_id: Callable[[], str] = new_invoice_id,
+        *,
+        unit_of_work: UnitOfWork | None = None,
     ) -> None:
         self.invoices = invoices
         self.event_bus = event_bus
         self.clock = clock
         self.new_id = new_id
+        self.unit_of_work = unit_of_work
 
     def __call__(
         self,
@@ -67,6 +75,7 @@ class IssueInvoice:
             currency=currency,
             due_on=due_on,
         )
-        self.invoices.add(invoice)
-        self.event_bus.publish(event)
+        with transaction(self.unit_of_work, self.event_bus) as outgoing:
+            self.invoices.add(invoice)
+            outgoing.publish(event)
         return invoice

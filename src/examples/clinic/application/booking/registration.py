@@ -19,11 +19,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Final
 
+from .....application.inbox import InboxHandler
 from .....application.processor import DomainEventsProcessor
 from .....domain.events import DomainEvent
 from .....ports.clock import Clock
 from .....ports.event_bus import EventBus, EventScheduler
 from .....ports.handlers import Handler, HandlerSpec, RateLimit, RetryPolicy
+from .....ports.unit_of_work import Inbox, UnitOfWork
 from ...domain.booking.events import (
     AppointmentCancelled,
     AppointmentCreated,
@@ -105,12 +107,23 @@ def register_booking_handlers(
     event_bus: EventBus,
     scheduler: EventScheduler,
     clock: Clock,
+    unit_of_work: UnitOfWork | None = None,
+    inbox: Inbox | None = None,
 ) -> tuple[HandlerSpec, ...]:
     """Register every booking handler on ``processor``; returns their specs.
+
+    Given a unit of work and an inbox (the container gives both), the payment confirmation and
+    the invoice notification run through the inbox: each in one transaction with its
+    (event_id, handler) record, so a redelivery after a lost success is skipped (ADR 0021).
 
     Call it once per processor (a second call finds the names taken and raises
     :class:`HandlerRegistrationError`).
     """
+
+    def once(handler: Handler, name: str) -> Handler:
+        if unit_of_work is None or inbox is None:
+            return handler
+        return InboxHandler(handler, name=name, unit_of_work=unit_of_work, inbox=inbox)
 
     def notification(
         event_type: type[DomainEvent],
@@ -166,10 +179,13 @@ def register_booking_handlers(
     notification(PaymentSucceeded, SendReceipt(notifier, appointments), Names.SEND_RECEIPT)
     state_change(
         PaymentSucceeded,
-        ConfirmAppointment(appointments, event_bus, clock),
+        once(
+            ConfirmAppointment(appointments, event_bus, clock, unit_of_work=unit_of_work),
+            Names.CONFIRM_APPOINTMENT,
+        ),
         Names.CONFIRM_APPOINTMENT,
     )
-    notification(InvoiceIssued, SendInvoice(notifier), Names.SEND_INVOICE)
+    notification(InvoiceIssued, once(SendInvoice(notifier), Names.SEND_INVOICE), Names.SEND_INVOICE)
     notification(
         AppointmentReminderDue,
         SendAppointmentReminder(notifier, appointments),

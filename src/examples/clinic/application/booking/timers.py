@@ -18,7 +18,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Final
 
-from .....ports.event_bus import EventBus, EventScheduler, PublishResult
+from .....ports.event_bus import EventScheduler
+from .....ports.unit_of_work import EventPublisher
 from ...domain.booking.appointment import Appointment, AppointmentStatus
 from ...domain.booking.events import (
     REMINDER_HOURS,
@@ -37,10 +38,11 @@ def reminder_time(appointment: Appointment, hours_before: int) -> datetime:
 
 
 def schedule_reminders(
-    event_bus: EventBus, appointment: Appointment, now: datetime
-) -> list[PublishResult]:
-    """Publish the reminders still in the future, each due at its time."""
-    results = []
+    event_bus: EventPublisher, appointment: Appointment, now: datetime
+) -> list[object]:
+    """Publish the reminders still in the future, each due at its time (through the bus, or
+    the open unit of work: then they go out with its commit)."""
+    results: list[object] = []
     for hours in REMINDER_HOURS:
         due = reminder_time(appointment, hours)
         if due <= now:
@@ -61,8 +63,8 @@ def schedule_reminders(
 
 
 def schedule_payment_deadline(
-    event_bus: EventBus, appointment: Appointment, now: datetime, window: timedelta
-) -> PublishResult:
+    event_bus: EventPublisher, appointment: Appointment, now: datetime, window: timedelta
+) -> object:
     """Publish the auto-cancel of ``appointment``, due ``window`` after ``now``."""
     event = AppointmentPaymentDeadlinePassed(
         event_id=payment_deadline_event_id(appointment.id),
@@ -74,14 +76,14 @@ def schedule_payment_deadline(
 
 
 def schedule_timers(
-    event_bus: EventBus,
+    event_bus: EventPublisher,
     appointment: Appointment,
     now: datetime,
     window: timedelta = PAYMENT_WINDOW,
-) -> list[PublishResult]:
+) -> list[object]:
     """The timers ``appointment`` needs in its status: reminders unless it is cancelled or
     over, the payment deadline while it is unpaid."""
-    results: list[PublishResult] = []
+    results: list[object] = []
     if appointment.status in (AppointmentStatus.PENDING, AppointmentStatus.CONFIRMED):
         results += schedule_reminders(event_bus, appointment, now)
     if appointment.status is AppointmentStatus.PENDING:

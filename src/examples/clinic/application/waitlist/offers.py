@@ -21,6 +21,7 @@ from uuid import uuid4
 
 from .....ports.clock import Clock
 from .....ports.event_bus import EventBus, EventScheduler
+from .....ports.unit_of_work import EventPublisher, UnitOfWork
 from ...domain.booking.appointment import Appointment
 from ...domain.booking.events import Contact
 from ...domain.waitlist.entry import WaitlistEntry
@@ -32,6 +33,7 @@ from ...domain.waitlist.events import (
 from ...domain.waitlist.offer import OfferStatus, Slot, SlotOffer
 from ...ports.repositories import SlotOfferRepository, WaitlistRepository
 from ..booking.appointments import BookAppointment
+from ..transactions import transaction
 from .event_ids import (
     accepted_event_id,
     appointment_id_for,
@@ -94,20 +96,28 @@ class OfferSlot:
         event_bus: EventBus,
         clock: Clock,
         offer_window: timedelta = OFFER_WINDOW,
+        *,
+        unit_of_work: UnitOfWork | None = None,
     ) -> None:
         self.entries = entries
         self.offers = offers
         self.event_bus = event_bus
         self.clock = clock
         self.offer_window = offer_window
+        self.unit_of_work = unit_of_work
 
     def __call__(self, slot: Slot) -> SlotOffer | None:
-        """The offer made (or the one already open or accepted for ``slot``)."""
+        """The offer made (or the one already open or accepted for ``slot``); the offer and
+        its events commit together when there is a unit of work."""
+        with transaction(self.unit_of_work, self.event_bus) as outgoing:
+            return self._offer(slot, outgoing)
+
+    def _offer(self, slot: Slot, outgoing: EventPublisher) -> SlotOffer | None:
         made = self.offers.for_slot(slot.key)
         current = next((o for o in made if o.status is not OfferStatus.EXPIRED), None)
         if current is not None:
             if current.status is OfferStatus.OPEN:
-                self._announce(current)
+                self._announce(current, outgoing)
             return current
         entry = self._next_in_line(slot, {o.entry_id for o in made})
         if entry is None:
@@ -123,7 +133,7 @@ class OfferSlot:
             expires_at=now + self.offer_window,
         )
         self.offers.add(offer)
-        self._announce(offer)
+        self._announce(offer, outgoing)
         return offer
 
     def _next_in_line(self, slot: Slot, already_offered: set[str]) -> WaitlistEntry | None:
@@ -136,9 +146,9 @@ class OfferSlot:
         # (``min`` keeps the first of equals, and ``waiting`` is in joining order).
         return min(candidates, key=lambda e: e.prefers_not(slot.starts_at), default=None)
 
-    def _announce(self, offer: SlotOffer) -> None:
+    def _announce(self, offer: SlotOffer, outgoing: EventPublisher) -> None:
         slot = offer.slot
-        self.event_bus.publish(
+        outgoing.publish(
             WaitlistSlotOffered(
                 event_id=offered_event_id(offer.id),
                 occurred_at=offer.offered_at,
@@ -153,7 +163,7 @@ class OfferSlot:
                 expires_at=offer.expires_at,
             )
         )
-        self.event_bus.publish(
+        outgoing.publish(
             WaitlistOfferExpired(
                 event_id=expiry_event_id(offer.id),
                 occurred_at=offer.offered_at,
@@ -179,6 +189,7 @@ class AcceptOffer:
         clock: Clock,
         *,
         scheduler: EventScheduler,
+        unit_of_work: UnitOfWork | None = None,
     ) -> None:
         self.entries = entries
         self.offers = offers
@@ -186,13 +197,21 @@ class AcceptOffer:
         self.event_bus = event_bus
         self.scheduler = scheduler
         self.clock = clock
+        self.unit_of_work = unit_of_work
 
     def __call__(self, offer_id: str) -> Appointment:
         """The booked appointment; accepting again returns the same one.
 
         Raises :class:`OfferNotFound`, or :class:`OfferNotOpen` when the offer expired (the
-        patient stays on the waitlist).
+        patient stays on the waitlist). With a unit of work, the acceptance, the booking (it
+        joins the same transaction) and their events commit together; on PostgreSQL the
+        offer's row stays locked until then, so an expiry firing meanwhile waits and then
+        finds it accepted.
         """
+        with transaction(self.unit_of_work, self.event_bus) as outgoing:
+            return self._accept(offer_id, outgoing)
+
+    def _accept(self, offer_id: str, outgoing: EventPublisher) -> Appointment:
         offer = self.offers.get(offer_id)
         now = self.clock.now()
         appointment_id = appointment_id_for(offer.id)
@@ -217,7 +236,7 @@ class AcceptOffer:
         )
         entry.book()
         self.entries.save(entry)
-        self.event_bus.publish(
+        outgoing.publish(
             WaitlistOfferAccepted(
                 event_id=accepted_event_id(offer.id),
                 occurred_at=now,

@@ -16,6 +16,7 @@ from .....application.processor import DomainEventsProcessor
 from .....ports.clock import Clock
 from .....ports.event_bus import EventBus
 from .....ports.handlers import HandlerSpec, Priority, RetryPolicy
+from .....ports.unit_of_work import UnitOfWork
 from ...domain.errors import OfferNotFound, WaitlistEntryNotFound
 from ...domain.waitlist.events import WaitlistOfferExpired, WaitlistSlotOffered
 from ...ports.notifier import Notifier
@@ -58,9 +59,15 @@ def register_waitlist_handlers(
     event_bus: EventBus,
     clock: Clock,
     offer_window: timedelta = OFFER_WINDOW,
+    unit_of_work: UnitOfWork | None = None,
 ) -> tuple[HandlerSpec, ...]:
-    """Register every waitlist handler on ``processor``; returns their specs (call once)."""
-    offer_slot = OfferSlot(entries, offers, event_bus, clock, offer_window)
+    """Register every waitlist handler on ``processor``; returns their specs (call once).
+
+    Given a unit of work, passing an expired offer on commits the next offer and its events
+    together (ADR 0020)."""
+    offer_slot = OfferSlot(
+        entries, offers, event_bus, clock, offer_window, unit_of_work=unit_of_work
+    )
     return (
         processor.register_handler(
             WaitlistSlotOffered,

@@ -1,0 +1,1 @@
+"""Alembic's script directory for the clinic's tables (version table ``clinic_alembic_version``)."""
