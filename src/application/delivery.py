@@ -26,6 +26,7 @@ from ..ports.handlers import HandlerSpec
 from ..ports.idempotency import IdempotencyStore
 from ..ports.ledger import DeliveryLedger
 from ..ports.observer import BusObserver
+from .handler_context import running_handler
 
 
 class AttemptOutcome(Enum):
@@ -89,7 +90,9 @@ class HandlerRunner:
         self._observer.handler_started(event, spec, attempt)
         started = self._clock.now()
         try:
-            spec.handler(event)
+            # The one place a handler is called: hexbus.handler_context() answers for it.
+            with running_handler(event, spec, attempt, self._observer):
+                spec.handler(event)
         except Exception as error:
             return AttemptResult(AttemptOutcome.FAILED, error)
         elapsed = self._clock.now() - started

@@ -18,7 +18,7 @@ and count. Counts are exact, delivery order is never asserted (workers run in pa
 time is short (milliseconds of backoff, a second of delay) so a real-time adapter runs the
 suite in seconds, while the in-memory bus runs it in virtual time.
 
-The suite is four parts, each a class of its own, so an adapter that keeps only part of the
+The suite is five parts, each a class of its own, so an adapter that keeps only part of the
 contract (no scheduling, say) can subclass the parts it keeps and say so.
 """
 
@@ -26,11 +26,14 @@ from __future__ import annotations
 
 from .delivery_contract import DeliveryContract
 from .failure_contract import FailureContract
+from .reporting_contract import ReportingContract
 from .routing_contract import RoutingContract
 from .scheduling_contract import SchedulingContract
 
 
-class EventBusContract(DeliveryContract, FailureContract, SchedulingContract, RoutingContract):
+class EventBusContract(
+    DeliveryContract, FailureContract, SchedulingContract, RoutingContract, ReportingContract
+):
     """Every guarantee of the event bus contract, one behaviour per test."""
 
 
@@ -38,6 +41,7 @@ __all__ = [
     "DeliveryContract",
     "EventBusContract",
     "FailureContract",
+    "ReportingContract",
     "RoutingContract",
     "SchedulingContract",
 ]

@@ -36,6 +36,7 @@ from ..clocks import SystemClock
 from .broker import HexbusRedisBroker
 from .dead_letters import RedisDeadLetters
 from .delivery import Deliverer
+from .handler_reports import RedisHandlerReports
 from .keys import RedisKeys
 from .maintenance import Maintenance, MaintenanceTimings
 from .messages import ACTOR_NAME, queue_for
@@ -91,8 +92,11 @@ class WorkerRuntime:
         self.queues = tuple(queues)
         clock = clock or SystemClock()
         timings = timings or MaintenanceTimings()
-        observer = ObserverGroup(observers)
         scripts = Scripts.register(client)
+        tracked = tracking is None or tracking.enabled
+        # Handlers' progress and log lines go to their status records (ADR 0024).
+        reports = [RedisHandlerReports(scripts, self.keys, clock)] if tracked else []
+        observer = ObserverGroup([*observers, *reports])
         self.dead_letters = RedisDeadLetters(
             client,
             self.keys,

@@ -16,6 +16,7 @@ from uuid import UUID
 
 import attrs
 
+from ...application.handler_context import MAX_LOG_LINES
 from ...application.observers import NullObserver
 from ...application.processor import DomainEventsProcessor
 from ...domain.events import DomainEvent
@@ -27,6 +28,7 @@ from ...ports.monitoring import (
     EventStatus,
     HandlerState,
     HandlerStatus,
+    LogLine,
     QueueControl,
     QueueStats,
     UnroutedStats,
@@ -157,6 +159,27 @@ class InMemoryMonitor(NullObserver):
             next_attempt_at=retry_at,
         )
         self._count(handler.queue, now, failed=1)
+
+    def handler_progress(
+        self, event: DomainEvent, handler: HandlerSpec, attempt: int, percent: float
+    ) -> None:
+        """Kept with the handler's status."""
+        self._update(event.event_id, handler, progress=percent)
+
+    def handler_logged(
+        self, event: DomainEvent, handler: HandlerSpec, attempt: int, line: str
+    ) -> None:
+        """Kept with the handler's status, the newest MAX_LOG_LINES."""
+        entry = LogLine(at=self._clock.now(), attempt=attempt, text=line)
+        with self._lock:
+            record = self._records.get(event.event_id)
+            if record is None:
+                return
+            current = record.handlers.get(handler.name) or HandlerStatus(
+                handler=handler.name, queue=handler.queue, state=HandlerState.RUNNING
+            )
+            kept = (*current.log, entry)[-MAX_LOG_LINES:]
+            record.handlers[handler.name] = attrs.evolve(current, log=kept)
 
     def cancelled(self, event_id: UUID) -> None:
         """Every handler of a cancelled event is cancelled."""
