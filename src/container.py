@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dependency_injector import containers, providers
 
 from .adapters.clocks import SystemClock
+from .adapters.dramatiq.browser import RedisEventBrowser
 from .adapters.dramatiq.connection import connect
 from .adapters.dramatiq.event_bus import DramatiqEventBus
 from .adapters.dramatiq.keys import RedisKeys
@@ -33,6 +34,7 @@ from .adapters.dramatiq.tracking import Tracking
 from .adapters.dramatiq.worker import WorkerRuntime
 from .adapters.encryption.keys import Keyring
 from .adapters.encryption.serializer import EncryptingSerializer
+from .adapters.in_memory.browser import InMemoryEventBrowser
 from .adapters.in_memory.event_bus import InMemoryEventBus
 from .adapters.in_memory.monitor import InMemoryMonitor
 from .adapters.in_memory.routes import InMemoryRoutes
@@ -215,6 +217,20 @@ class Container(containers.DeclarativeContainer):
         unrouted=in_memory_bus.provided.unrouted_stats,
     )
     monitor = providers.Selector(bus_kind, in_memory=in_memory_monitor, queue=redis_monitor)
+    # Operators' listings by queue and state, and the live workers (ADR 0024).
+    browser = providers.Selector(
+        bus_kind,
+        in_memory=providers.Singleton(
+            InMemoryEventBrowser, in_memory_monitor, in_memory_bus.provided.dead_letters
+        ),
+        queue=providers.Singleton(
+            RedisEventBrowser,
+            redis_client,
+            redis_keys,
+            redis_routes,
+            heartbeat_timeout=settings.provided.worker.heartbeat_timeout,
+        ),
+    )
     routes = providers.Selector(
         bus_kind,
         in_memory=providers.Singleton(InMemoryRoutes, processor, clock),

@@ -152,7 +152,7 @@ class WorkerRuntime:
             unrouted=UnroutedPolicy(retention=timings.unrouted_retention),
         )
         self.declaration = Declaration.of(
-            processor, self.queues, broker_id=self.broker_id, started=clock.now()
+            processor, self.queues, broker_id=self.broker_id, started=clock.now(), threads=threads
         )
         self.maintenance = Maintenance(
             client,

@@ -1,15 +1,18 @@
-"""``/api/v1/events/{event_id}``: where each handler of one event is."""
+"""``/api/v1/events/{event_id}``: where each handler of one event is, and the actions on a
+scheduled event (promote, reschedule, cancel: the operator token)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from uuid import UUID
 
 from fastapi import APIRouter
 
-from .auth import ReaderRole, documented
+from .auth import Operator, ReaderRole, documented
+from .browse_schemas import EventActionOut, RescheduleAt, RescheduleIn
 from .errors import ApiError
 from .roles import Access
-from .schemas import ErrorOut, EventStatusOut
+from .schemas import ErrorOut, EventStatusOut, Responses
 from .services import ServicesDep
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
@@ -32,3 +35,56 @@ def event_status(event_id: UUID, services: ServicesDep, role: ReaderRole) -> Eve
             "passed its retention (succeeded statuses are kept the shortest)",
         )
     return EventStatusOut.from_status(status, services.view(role))
+
+
+NOT_PENDING: Responses = {
+    409: {"model": ErrorOut, "description": "The event is not scheduled (any more)."},
+}
+OPERATE = documented(Access.OPERATE)
+
+
+def _not_pending(event_id: UUID, action: str) -> ApiError:
+    return ApiError(
+        409,
+        "NotScheduled",
+        f"cannot {action} event {event_id}: it is not waiting for a due time (it was never "
+        "published with a delay, is already due and queued or handled, or was cancelled)",
+    )
+
+
+@router.post(
+    "/{event_id}/promote", dependencies=[Operator], responses=NOT_PENDING, openapi_extra=OPERATE
+)
+def promote(event_id: UUID, services: ServicesDep) -> EventActionOut:
+    """Run a scheduled event now: its due time becomes now, and the mover queues it."""
+    now = services.clock.now()
+    if not services.scheduler.reschedule(event_id, at=now):
+        raise _not_pending(event_id, "promote")
+    return EventActionOut(event_id=event_id, action="promoted", due_at=now)
+
+
+@router.post(
+    "/{event_id}/reschedule",
+    dependencies=[Operator],
+    responses=NOT_PENDING,
+    openapi_extra=OPERATE,
+)
+def reschedule(event_id: UUID, body: RescheduleIn, services: ServicesDep) -> EventActionOut:
+    """Move a scheduled event to ``at``, or ``delay_seconds`` from now."""
+    if isinstance(body, RescheduleAt):
+        due = body.at
+    else:
+        due = services.clock.now() + timedelta(seconds=body.delay_seconds)
+    if not services.scheduler.reschedule(event_id, at=due):
+        raise _not_pending(event_id, "reschedule")
+    return EventActionOut(event_id=event_id, action="rescheduled", due_at=due)
+
+
+@router.post(
+    "/{event_id}/cancel", dependencies=[Operator], responses=NOT_PENDING, openapi_extra=OPERATE
+)
+def cancel(event_id: UUID, services: ServicesDep) -> EventActionOut:
+    """Cancel a scheduled event before it is due: none of its handlers will run."""
+    if not services.scheduler.cancel(event_id):
+        raise _not_pending(event_id, "cancel")
+    return EventActionOut(event_id=event_id, action="cancelled", due_at=None)

@@ -288,6 +288,14 @@ class RetriedAllOut(BaseModel):
 # --- events --------------------------------------------------------------------------------
 
 
+class LogLineOut(BaseModel):
+    """A line a handler wrote through ``hexbus.handler_context().log``."""
+
+    at: datetime
+    attempt: int
+    text: str
+
+
 class HandlerStatusOut(BaseModel):
     """One handler's progress with the event."""
 
@@ -300,6 +308,12 @@ class HandlerStatusOut(BaseModel):
     started_at: datetime | None
     duration_ms: float | None
     next_attempt_at: datetime | None
+    progress: float | None = Field(
+        default=None, description="0-100, as the handler last reported it (handler_context)."
+    )
+    log: list[LogLineOut] = Field(
+        default_factory=list, description="The handler's own log lines, oldest first."
+    )
 
     @classmethod
     def from_status(cls, status: HandlerStatus, view: View) -> HandlerStatusOut:
@@ -314,6 +328,10 @@ class HandlerStatusOut(BaseModel):
             started_at=status.started_at,
             duration_ms=_ms(status.duration),
             next_attempt_at=status.next_attempt_at,
+            progress=status.progress,
+            log=[
+                LogLineOut(at=line.at, attempt=line.attempt, text=line.text) for line in status.log
+            ],
         )
 
 

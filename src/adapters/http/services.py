@@ -12,8 +12,12 @@ from typing import TYPE_CHECKING, Annotated
 import attrs
 from fastapi import Depends, Request
 
+from ...application.recurring import RecurringScheduler
 from ...domain.serialization import EventSerializer
+from ...ports.browsing import EventBrowser
+from ...ports.clock import Clock
 from ...ports.dead_letters import DeadLetters
+from ...ports.event_bus import EventScheduler
 from ...ports.monitoring import QueueControl, QueueMonitor
 from ...settings import Settings
 from .badges import Thresholds
@@ -37,6 +41,11 @@ class Services:
     dead_letters: DeadLetters
     health: HealthProbe
     serializer: EventSerializer
+    browser: EventBrowser
+    scheduler: EventScheduler
+    recurring: RecurringScheduler
+    clock: Clock
+    """The bus's clock: "now" for promote and reschedule is the scheduler's now."""
 
     @property
     def thresholds(self) -> Thresholds:
@@ -80,6 +89,10 @@ class Services:
             dead_letters=container.dead_letters(),
             health=probe,
             serializer=container.serializer(),
+            browser=container.browser(),
+            scheduler=container.scheduler(),
+            recurring=container.recurring(),
+            clock=container.clock(),
         )
 
 

@@ -42,6 +42,18 @@ class _Record:
     due_at: datetime | None
     handlers: dict[str, HandlerStatus]
     finished_at: datetime | None = None
+    correlation_id: str | None = None
+    causation_id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Kept:
+    """What the monitor keeps of one event, as the in-memory browser reads it."""
+
+    status: EventStatus
+    finished_at: datetime | None
+    correlation_id: str | None
+    causation_id: str | None
 
 
 class InMemoryMonitor(NullObserver):
@@ -97,7 +109,14 @@ class InMemoryMonitor(NullObserver):
             for spec in self._processor.handlers_for(event.event_type)
         }
         with self._lock:
-            self._records[event.event_id] = _Record(event.event_type, now, result.due_at, handlers)
+            self._records[event.event_id] = _Record(
+                event.event_type,
+                now,
+                result.due_at,
+                handlers,
+                correlation_id=str(event.correlation_id) if event.correlation_id else None,
+                causation_id=str(event.causation_id) if event.causation_id else None,
+            )
             self._expire(now)
 
     def handler_started(self, event: DomainEvent, handler: HandlerSpec, attempt: int) -> None:
@@ -208,6 +227,26 @@ class InMemoryMonitor(NullObserver):
                 due_at=record.due_at,
                 handlers=tuple(record.handlers.values()),
             )
+
+    def kept(self) -> list[Kept]:
+        """Every event's record still kept, oldest published first."""
+        with self._lock:
+            self._expire(self._clock.now())
+            return [
+                Kept(
+                    status=EventStatus(
+                        event_id=event_id,
+                        event_type=record.event_type,
+                        published_at=record.published_at,
+                        due_at=record.due_at,
+                        handlers=tuple(record.handlers.values()),
+                    ),
+                    finished_at=record.finished_at,
+                    correlation_id=record.correlation_id,
+                    causation_id=record.causation_id,
+                )
+                for event_id, record in self._records.items()
+            ]
 
     def queue_stats(self) -> list[QueueStats]:
         """Per queue: counters from the records and the minute buckets of the window."""

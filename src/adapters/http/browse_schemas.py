@@ -1,0 +1,163 @@
+"""Bodies of the console's listings and actions: events by state, schedules, workers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from ...application.recurring import RecurringScheduler
+from ...ports.browsing import EventPage, EventSummary, WorkerInfo
+
+MAX_DELAY_SECONDS = 10 * 365 * 24 * 3600
+
+
+class EventSummaryOut(BaseModel):
+    """One row of a listing (the event's header only: never a payload)."""
+
+    event_id: UUID
+    event_type: str | None
+    queue: str
+    state: str
+    handlers: list[str]
+    at: datetime | None = Field(
+        description="When it entered the list: queued, due, started, finished or failed."
+    )
+    attempts: int
+    correlation_id: str | None
+    causation_id: str | None
+    dead_letter_id: str | None
+
+    @classmethod
+    def from_summary(cls, row: EventSummary) -> EventSummaryOut:
+        """The port's row as JSON."""
+        return cls(
+            event_id=row.event_id,
+            event_type=row.event_type,
+            queue=row.queue,
+            state=row.state.value,
+            handlers=list(row.handlers),
+            at=row.at,
+            attempts=row.attempts,
+            correlation_id=row.correlation_id,
+            causation_id=row.causation_id,
+            dead_letter_id=row.dead_letter_id,
+        )
+
+
+class EventPageOut(BaseModel):
+    """A page, newest first; ask again with ``cursor=next_cursor`` for the next one."""
+
+    queue: str
+    state: str
+    items: list[EventSummaryOut]
+    next_cursor: int | None = Field(description="Null at the end of the list.")
+    scanned: int = Field(description="Index entries read for this page (bounded per call).")
+
+    @classmethod
+    def from_page(cls, queue: str, state: str, page: EventPage) -> EventPageOut:
+        """The port's page as JSON."""
+        return cls(
+            queue=queue,
+            state=state,
+            items=[EventSummaryOut.from_summary(row) for row in page.items],
+            next_cursor=page.next_cursor,
+            scanned=page.scanned,
+        )
+
+
+class RescheduleAfter(BaseModel):
+    """Due ``delay_seconds`` from now."""
+
+    model_config = ConfigDict(extra="forbid")
+    delay_seconds: float = Field(ge=0, le=MAX_DELAY_SECONDS)
+
+
+class RescheduleAt(BaseModel):
+    """Due at ``at`` (with its time zone, e.g. ``2026-03-02T09:00:00Z``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    at: AwareDatetime
+
+
+RescheduleIn = RescheduleAfter | RescheduleAt
+"""A new due time: a delay from now, or a moment; one of the two."""
+
+
+class EventActionOut(BaseModel):
+    """What an action on a scheduled event did."""
+
+    event_id: UUID
+    action: Literal["promoted", "rescheduled", "cancelled"]
+    due_at: datetime | None = Field(description="The new due time (null when cancelled).")
+
+
+class ScheduleOut(BaseModel):
+    """One recurring schedule."""
+
+    name: str
+    rule: str
+    timezone: str
+    catch_up: str
+    next_fire: datetime
+    last_tick: datetime | None
+    description: str
+
+
+class SchedulesOut(BaseModel):
+    """Every recurring schedule the serving process's app added."""
+
+    schedules: list[ScheduleOut]
+
+    @classmethod
+    def from_scheduler(cls, recurring: RecurringScheduler) -> SchedulesOut:
+        """Each schedule with its next fire and last tick (read; nothing written)."""
+        out = []
+        for schedule in recurring.schedules:
+            last = recurring.last_tick(schedule)
+            out.append(
+                ScheduleOut(
+                    name=schedule.name,
+                    rule=schedule.rule,
+                    timezone=schedule.timezone,
+                    catch_up=schedule.catch_up.value,
+                    next_fire=recurring.next_fire_after(schedule, last),
+                    last_tick=last,
+                    description=schedule.description,
+                )
+            )
+        return cls(schedules=out)
+
+
+class WorkerOut(BaseModel):
+    """One live worker process."""
+
+    worker: str
+    queues: list[str]
+    threads: int | None
+    in_flight: int
+    heartbeat_at: datetime | None
+    heartbeat_age_seconds: float | None
+    started_at: datetime | None
+
+    @classmethod
+    def from_info(cls, info: WorkerInfo, now: datetime) -> WorkerOut:
+        """The port's worker as JSON, its heartbeat's age as of ``now``."""
+        age = (now - info.heartbeat_at).total_seconds() if info.heartbeat_at else None
+        return cls(
+            worker=info.worker,
+            queues=list(info.queues),
+            threads=info.threads,
+            in_flight=info.in_flight,
+            heartbeat_at=info.heartbeat_at,
+            heartbeat_age_seconds=None if age is None else round(max(age, 0.0), 3),
+            started_at=info.started_at,
+        )
+
+
+class WorkersOut(BaseModel):
+    """The live workers (empty on the in-memory bus: handlers run in the publisher)."""
+
+    workers: list[WorkerOut]
