@@ -33,6 +33,7 @@ from .operations import (
     console,
     emit_json,
     errors,
+    id_column,
     iso,
     open_container,
     operator_errors,
@@ -150,14 +151,14 @@ def list_dead_letters(
         )
         return
     table = Table(
-        "id",
-        "failed (UTC)",
+        id_column("id", 32),
+        Column("failed (UTC)", no_wrap=True),
         "queue",
         "handler",
         "reason",
         "attempts",
         "event type",
-        Column("error", no_wrap=True, overflow="ellipsis", min_width=30),
+        Column("error", no_wrap=True, overflow="ellipsis", min_width=12),
         title=(
             f"dead letters {page.offset + 1:,}-{page.offset + len(page.items):,} "
             f"of {page.total:,}, newest first"

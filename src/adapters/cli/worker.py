@@ -40,7 +40,7 @@ from ..observability.settings import LOG_FORMAT
 from ..redaction import redact_text
 from .apps import AppOption, load_app, require_app
 
-console = Console(stderr=True)
+console = Console(stderr=True, emoji=False)
 log = logging.getLogger("hexbus.worker")
 
 QueuesOption = Annotated[
