@@ -162,3 +162,48 @@ def test_on_redis_events_are_listed_promoted_and_workers_shown(
     assert worker["worker"] == deployment.runtime.broker_id
     assert worker["threads"] == 2
     assert deployment.runtime.broker_id in hexbus("workers").stdout
+
+
+PARCELS = "e2e.test_cli_operations:three_dead_letters_then_repaired"
+
+
+def test_sweep_counts_first_asks_and_retries_in_batches(
+    cli: Callable[..., Any],  # noqa: F811
+) -> None:
+    dry = cli(
+        "dead-letters", "sweep", "retry", "--handler", "e2e.deliver", "--dry-run", "--app", PARCELS
+    )
+    assert dry.exit_code == 0, dry.output
+    assert "3 dead letter(s) matching (dry run: nothing changed)" in dry.stdout
+    none = cli("dead-letters", "sweep", "remove", "--error-type", "KeyError", "--app", PARCELS)
+    assert "0 dead letter(s) matching" in none.stdout
+    refused = cli("dead-letters", "sweep", "remove", "--app", PARCELS, input="n\n")
+    assert refused.exit_code == 1
+    assert "Remove 3 dead letter(s)?" in refused.stdout
+    done = cli(
+        "dead-letters",
+        "sweep",
+        "retry",
+        "--error-type",
+        "RuntimeError",
+        "--batch-size",
+        "2",
+        "--yes",
+        "--json",
+        "--app",
+        PARCELS,
+    )
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout) == {"action": "retry", "matched": 3, "done": 3, "skipped": 0}
+    bad = cli(
+        "dead-letters",
+        "sweep",
+        "retry",
+        "--since",
+        "2026-03-02T10:00:00+0000",
+        "--until",
+        "2026-03-02T09:00:00+0000",
+        "--app",
+        PARCELS,
+    )
+    assert bad.exit_code == 2

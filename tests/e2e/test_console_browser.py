@@ -5,13 +5,16 @@ app on uvicorn, Redis and a worker running the clinic example (the deployment of
 The operator finds an AI analysis by its id and sees its handlers, the progress and the log
 lines the handler reported; opens a payment scheduled for an hour from now, is asked before
 running it, runs it and sees it succeed; cancels nothing when the question is dismissed; sees
-the live worker and the schedules; and the page follows a dark colour scheme and fits 420 px.
+the live worker and the schedules; retries the two dead letters of one handler by filter on
+the dashboard, batch by batch after a count and a question; and the page follows a dark
+colour scheme and fits 420 px.
 Screenshots go to a temporary folder, or to ``docs/screenshots/`` with
 ``HEXBUS_UPDATE_SCREENSHOTS=1``.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -33,6 +36,14 @@ def test_an_operator_finds_an_event_follows_it_and_runs_a_scheduled_one(
     tmp_path: Path,
 ) -> None:
     shots = screenshot_dir(tmp_path)
+    # Two payments die while the provider is down; then it comes back.
+    for label in ("txn-1", "txn-2"):
+        deployment.container.event_bus().publish(Settlement(label=label))
+    dead_letters = deployment.container.dead_letters()
+    deadline = time.monotonic() + 20
+    while dead_letters.count() < 2:
+        assert time.monotonic() < deadline, "the two dead letters did not come"
+        time.sleep(0.05)
     deployment.provider_up.set()
     requested = deployment.clinic.request_ai_analysis()(
         patient_id="pat-1", doctor_id="doc-1", kind="x-ray", request_id="ai-e2e"
@@ -92,11 +103,28 @@ def test_an_operator_finds_an_event_follows_it_and_runs_a_scheduled_one(
             expect(page.locator("#event-feedback")).to_contain_text("Promoted")
             expect(page.locator("#event-state")).to_have_text("succeeded", timeout=15_000)
 
+            # Dead letters by filter, on the dashboard: counted, asked, retried in batches.
+            page.goto(f"{deployment.url}/queues")
+            page.fill("#f-handler", "e2e.settle")
+            page.fill("#f-batch", "1")
+            page.get_by_role("button", name="Filter").click()
+            expect(page.locator("#dead-total")).to_have_text("2", timeout=15_000)
+            page.once("dialog", lambda dialog: dialog.accept())
+            page.get_by_role("button", name="Retry matching").click()
+            expect(page.locator("#sweep-feedback")).to_have_text("Retried 2 of 2.", timeout=15_000)
+            expect(page.locator("#dead-total")).to_have_text("0", timeout=15_000)
+            page.screenshot(path=str(shots / "dashboard-dark-sweep.png"), full_page=True)
+
             # 420 px wide: nothing wider than the window.
+            page.goto(f"{deployment.url}/console")
             page.set_viewport_size({"width": 420, "height": 900})
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= 420, f"the page is {width} px wide at 420 px"
             page.screenshot(path=str(shots / "console-420px.png"), full_page=True)
+            page.goto(f"{deployment.url}/queues")
+            expect(page.locator("#token-state")).to_have_text("token in use")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 420, f"the dashboard is {width} px wide at 420 px"
             assert all(url.startswith(deployment.url) for url in requests), requests
         finally:
             browser.close()

@@ -238,3 +238,66 @@ def test_redis_retrying_dead_and_workers(on_redis: OnRedis) -> None:  # noqa: F8
     assert worker["in_flight"] >= 0
     assert 0 <= worker["heartbeat_age_seconds"] < 10
     assert datetime.fromisoformat(worker["started_at"]) <= datetime.now(UTC)
+
+
+# --- dead letters by filter ------------------------------------------------------------------
+
+
+def test_dead_letters_are_filtered_counted_and_retried_in_batches(memory: Memory) -> None:
+    for _ in range(3):
+        memory.dead_letter()
+    doctor = {"handler": Names.NOTIFY_DOCTOR}
+
+    def listed(**query: object) -> int:
+        response = memory.client.get("/api/v1/queues/failed", params=query)
+        assert response.status_code == 200, response.text
+        total: int = response.json()["total"]
+        return total
+
+    assert listed(**doctor) == 3
+    assert listed(error_type="InvalidRecipient", queue="notification") == 3
+    assert listed(error_type="RuntimeError") == 0
+    assert listed(handler="nobody") == 0
+    future = (memory.clock.now() + timedelta(minutes=1)).isoformat()
+    assert listed(since=future) == 0
+    assert listed(until=future) == 3
+    past = (memory.clock.now() - timedelta(minutes=1)).isoformat()
+    assert_error(
+        memory.client.get("/api/v1/queues/failed", params={"since": future, "until": past}),
+        422,
+        "ValidationError",
+    )
+    read = client_for(memory.container, READ_TOKEN)
+    assert read.get("/api/v1/queues/failed", params=doctor).json()["total"] == 3
+    assert_error(
+        read.post("/api/v1/queues/failed/sweep", json={"action": "count"}), 403, "Forbidden"
+    )
+
+    def sweep(**body: object) -> dict[str, Any]:
+        response = memory.client.post("/api/v1/queues/failed/sweep", json=body)
+        assert response.status_code == 200, response.text
+        out: dict[str, Any] = response.json()
+        return out
+
+    assert sweep(action="count", **doctor)["matched"] == 3, "the dry run"
+    assert listed() == 3, "the dry run changes nothing"
+    first = sweep(action="retry", batch_size=2, **doctor)
+    assert (first["matched"], first["done"], first["remaining"]) == (3, 2, 1)
+    second = sweep(action="retry", batch_size=2, **doctor)
+    assert (second["done"], second["remaining"]) == (1, 0)
+    assert listed() == 0, "the doctor's address works again: all three delivered"
+
+
+def test_dead_letters_are_removed_by_filter_only_those_that_match(memory: Memory) -> None:
+    memory.dead_letter()
+    memory.dead_letter()
+    removed = memory.client.post(
+        "/api/v1/queues/failed/sweep", json={"action": "remove", "handler": "nobody"}
+    ).json()
+    assert (removed["matched"], removed["done"]) == (0, 0)
+    removed = memory.client.post(
+        "/api/v1/queues/failed/sweep",
+        json={"action": "remove", "error_type": "InvalidRecipient", "batch_size": 10},
+    ).json()
+    assert (removed["matched"], removed["done"], removed["remaining"]) == (2, 2, 0)
+    assert memory.container.dead_letters().count() == 0

@@ -22,7 +22,11 @@ from ... import __version__
 from ...container import create_container
 from ...domain.errors import HexbusError
 from ...ports.handlers import RateLimit
-from . import event_actions, event_listing  # noqa: F401 (they add their commands to events)
+from . import (  # noqa: F401 (they add their commands to events and dead-letters)
+    dead_letter_sweep,
+    event_actions,
+    event_listing,
+)
 from .apps import AppOption, require_app
 from .dead_letters import dead_letters
 from .events import events

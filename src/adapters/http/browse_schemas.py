@@ -161,3 +161,31 @@ class WorkersOut(BaseModel):
     """The live workers (empty on the in-memory bus: handlers run in the publisher)."""
 
     workers: list[WorkerOut]
+
+
+class SweepIn(BaseModel):
+    """Which dead letters (fields left out take all), what to do, and how many per call."""
+
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["count", "retry", "remove"]
+    queue: str | None = Field(default=None, max_length=200)
+    handler: str | None = Field(default=None, max_length=200)
+    error_type: str | None = Field(
+        default=None, max_length=200, description="Full name or class name."
+    )
+    since: AwareDatetime | None = Field(default=None, description="Failed at or after.")
+    until: AwareDatetime | None = Field(default=None, description="Failed at or before.")
+    batch_size: int = Field(default=100, ge=1, le=500)
+    skip: int = Field(
+        default=0, ge=0, le=10**9, description="The 'skipped' of the calls before this one."
+    )
+
+
+class SweepOut(BaseModel):
+    """What one call did."""
+
+    action: Literal["count", "retry", "remove"]
+    matched: int = Field(description="Dead letters matching the filter when the call began.")
+    done: int
+    skipped: int = Field(description="Could not be retried (they stay), or gone meanwhile.")
+    remaining: int = Field(description="Matching and not tried yet: call again while > 0.")
