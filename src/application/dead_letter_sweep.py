@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from enum import Enum
 from typing import Final
+from uuid import UUID
 
 import attrs
 
@@ -42,6 +43,7 @@ class DeadLetterFilter:
     error_type: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    event_id: UUID | None = None
 
     def __attrs_post_init__(self) -> None:
         if self.since and self.until and self.since > self.until:
@@ -52,6 +54,8 @@ class DeadLetterFilter:
         if self.queue is not None and letter.queue.split(".", 1)[0] != self.queue.split(".", 1)[0]:
             return False
         if self.handler is not None and letter.handler != self.handler:
+            return False
+        if self.event_id is not None and letter.event_id != self.event_id:
             return False
         if self.error_type is not None and self.error_type not in (
             letter.error_type,

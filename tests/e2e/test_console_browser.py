@@ -5,9 +5,10 @@ app on uvicorn, Redis and a worker running the clinic example (the deployment of
 The operator finds an AI analysis by its id and sees its handlers, the progress and the log
 lines the handler reported; opens a payment scheduled for an hour from now, is asked before
 running it, runs it and sees it succeed; cancels nothing when the question is dismissed; sees
-the live worker and the schedules; retries the two dead letters of one handler by filter on
-the dashboard, batch by batch after a count and a question; and the page follows a dark
-colour scheme and fits 420 px.
+the live worker and the schedules; opens a dead payment, reads its traceback and payload and
+retries its handler; retries the other dead letter of that handler by filter on the
+dashboard, after a count and a question; and the pages follow a dark colour scheme and fit
+420 px.
 Screenshots go to a temporary folder, or to ``docs/screenshots/`` with
 ``HEXBUS_UPDATE_SCREENSHOTS=1``.
 """
@@ -103,15 +104,30 @@ def test_an_operator_finds_an_event_follows_it_and_runs_a_scheduled_one(
             expect(page.locator("#event-feedback")).to_contain_text("Promoted")
             expect(page.locator("#event-state")).to_have_text("succeeded", timeout=15_000)
 
+            # A dead payment: its dead letter on the event page, and one handler retried.
+            page.select_option("#state", "dead")
+            page.get_by_role("button", name="Show").click()
+            expect(page.locator("#events tbody tr")).to_have_count(2)
+            page.locator("#events tbody tr").first.locator("button.link").click()
+            expect(page.locator("#event-state")).to_have_text("dead")
+            letter = page.locator("#letters .letter")
+            expect(letter).to_contain_text("Dead letter of e2e.settle")
+            letter.locator("summary").click()
+            expect(letter.locator("pre").first).to_contain_text("Traceback")
+            expect(letter.locator("pre").nth(1)).to_contain_text("txn-")  # the operator's payload
+            page.screenshot(path=str(shots / "console-dead.png"), full_page=True)
+            page.once("dialog", lambda dialog: dialog.accept())
+            letter.get_by_role("button", name="Retry this handler").click()
+            expect(page.locator("#event-state")).to_have_text("succeeded", timeout=15_000)
+
             # Dead letters by filter, on the dashboard: counted, asked, retried in batches.
             page.goto(f"{deployment.url}/queues")
             page.fill("#f-handler", "e2e.settle")
-            page.fill("#f-batch", "1")
             page.get_by_role("button", name="Filter").click()
-            expect(page.locator("#dead-total")).to_have_text("2", timeout=15_000)
+            expect(page.locator("#dead-total")).to_have_text("1", timeout=15_000)
             page.once("dialog", lambda dialog: dialog.accept())
             page.get_by_role("button", name="Retry matching").click()
-            expect(page.locator("#sweep-feedback")).to_have_text("Retried 2 of 2.", timeout=15_000)
+            expect(page.locator("#sweep-feedback")).to_have_text("Retried 1 of 1.", timeout=15_000)
             expect(page.locator("#dead-total")).to_have_text("0", timeout=15_000)
             page.screenshot(path=str(shots / "dashboard-dark-sweep.png"), full_page=True)
 

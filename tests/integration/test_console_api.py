@@ -301,3 +301,25 @@ def test_dead_letters_are_removed_by_filter_only_those_that_match(memory: Memory
     ).json()
     assert (removed["matched"], removed["done"], removed["remaining"]) == (2, 2, 0)
     assert memory.container.dead_letters().count() == 0
+
+
+def test_an_events_page_carries_its_dead_letters_by_the_read_rules(memory: Memory) -> None:
+    letter_id = memory.dead_letter()
+    event_id = str(memory.container.dead_letters().get(letter_id).event_id)
+
+    body = memory.client.get(f"/api/v1/events/{event_id}").json()
+    (letter,) = body["dead_letters"]
+    assert (letter["id"], letter["handler"]) == (letter_id, Names.NOTIFY_DOCTOR)
+    assert "Traceback" in letter["traceback"]
+    assert "Ana Lopez" in letter["message"], "the operator sees the payload"
+
+    read = client_for(memory.container, READ_TOKEN).get(f"/api/v1/events/{event_id}").json()
+    (header_only,) = read["dead_letters"]
+    assert "Ana Lopez" not in header_only["message"]
+    assert "payload" in header_only["redacted"]
+
+    quiet = memory_app({"HEXBUS_API_TOKEN": TOKEN, "HEXBUS_API_READ_TOKEN": READ_TOKEN})
+    hidden_id = quiet.dead_letter()
+    hidden_event = str(quiet.container.dead_letters().get(hidden_id).event_id)
+    (hidden,) = quiet.client.get(f"/api/v1/events/{hidden_event}").json()["dead_letters"]
+    assert hidden["traceback"] is None, "tracebacks only with HEXBUS_SHOW_ERRORS"

@@ -8,6 +8,9 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
+from ...application.dead_letter_sweep import DeadLetterFilter, DeadLetterSweep
+from ...ports.dead_letters import DeadLetter
+from ...ports.monitoring import HandlerState
 from .auth import Operator, ReaderRole, documented
 from .browse_schemas import EventActionOut, RescheduleAt, RescheduleIn
 from .errors import ApiError
@@ -24,8 +27,9 @@ router = APIRouter(prefix="/api/v1/events", tags=["events"])
     openapi_extra=documented(Access.READ),
 )
 def event_status(event_id: UUID, services: ServicesDep, role: ReaderRole) -> EventStatusOut:
-    """The event's status per handler (state, attempts, timings; the last error only with
-    HEXBUS_SHOW_ERRORS=true). Needs the read or the operator token."""
+    """The event's status per handler (state, attempts, timings, progress, log lines; the
+    last error only with HEXBUS_SHOW_ERRORS=true), and the dead letters of its dead handlers
+    (payload for the operator token only). Needs the read or the operator token."""
     status = services.monitor.event_status(event_id)
     if status is None:
         raise ApiError(
@@ -34,7 +38,12 @@ def event_status(event_id: UUID, services: ServicesDep, role: ReaderRole) -> Eve
             f"no status for event {event_id}: it was never published here, or its status "
             "passed its retention (succeeded statuses are kept the shortest)",
         )
-    return EventStatusOut.from_status(status, services.view(role))
+    letters: list[DeadLetter] = []
+    if any(h.state is HandlerState.DEAD for h in status.handlers):
+        # One pass over the dead letters, only for an event that has some (ADR 0024).
+        where = DeadLetterFilter(event_id=event_id)
+        letters = list(DeadLetterSweep(services.dead_letters).matching(where))
+    return EventStatusOut.from_status(status, services.view(role), letters)
 
 
 NOT_PENDING: Responses = {

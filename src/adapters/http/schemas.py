@@ -7,6 +7,7 @@ constructors so every route converts the same way.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
@@ -347,10 +348,17 @@ class EventStatusOut(BaseModel):
     redacted: list[Literal["last_error"]] = Field(
         description="What was left out: handlers' last errors, unless HEXBUS_SHOW_ERRORS."
     )
+    dead_letters: list[DeadLetterOut] = Field(
+        default_factory=list,
+        description="The dead letters of its dead handlers (error, traceback and the event "
+        "as the caller's token may see them): retry one with its id.",
+    )
 
     @classmethod
-    def from_status(cls, status: EventStatus, view: View) -> EventStatusOut:
-        """The port's event status as JSON."""
+    def from_status(
+        cls, status: EventStatus, view: View, dead_letters: Sequence[DeadLetter] = ()
+    ) -> EventStatusOut:
+        """The port's event status as JSON, with the dead letters of its dead handlers."""
         hidden = any(h.last_error and view.error(h.last_error) is None for h in status.handlers)
         return cls(
             event_id=status.event_id,
@@ -360,4 +368,5 @@ class EventStatusOut(BaseModel):
             due_at=status.due_at,
             handlers=[HandlerStatusOut.from_status(h, view) for h in status.handlers],
             redacted=["last_error"] if hidden else [],
+            dead_letters=[DeadLetterOut.from_dead_letter(d, view) for d in dead_letters],
         )
