@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from hexbus import DomainEvent, RetryPolicy
 from hexbus.adapters.cli.main import app
 from hexbus.container import Container
+from hexbus.ports.monitoring import HandlerState
 
 from .test_cli_operations import (  # noqa: F401 (fixtures shared with these tests)
     Deployment,
@@ -141,7 +142,7 @@ def test_on_redis_events_are_listed_promoted_and_workers_shown(
     def hexbus(*args: str) -> Any:
         return runner.invoke(app, [*args, "--app", "integration.apps:register"])
 
-    later = Job(label="later")
+    later = Job(label="later", report=True)
     deployment.container.event_bus().publish(later, delay=timedelta(hours=1))
     waiting = Job(label="waiting")
     deployment.publish(waiting)
@@ -155,6 +156,12 @@ def test_on_redis_events_are_listed_promoted_and_workers_shown(
     promoted = hexbus("events", "promote", str(later.event_id))
     assert promoted.exit_code == 0, promoted.output
     wait_for(lambda: deployment.runs("done", "later") == 1, what="the promoted event to run")
+    wait_for(lambda: deployment.state(later) is HandlerState.SUCCEEDED, what="its success recorded")
+    shown_event = json.loads(hexbus("events", "show", str(later.event_id), "--json").stdout)
+    work = next(h for h in shown_event["handlers"] if h["handler"] == "it.work")
+    assert work["progress"] == 50.0
+    assert [line["text"] for line in work["log"]] == ["later: working"]
+    assert "later: working" in hexbus("events", "show", str(later.event_id)).stdout
 
     shown = hexbus("workers", "--json")
     assert shown.exit_code == 0, shown.output
