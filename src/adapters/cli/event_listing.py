@@ -20,6 +20,7 @@ from .operations import (
     open_container,
     operator_errors,
     shown,
+    warn_if_unknown,
 )
 
 
@@ -77,6 +78,7 @@ def list_events(  # noqa: PLR0917 (Typer passes each option by name)
         event_type=event_type, correlation_id=correlation_id, causation_id=causation_id
     )
     with operator_errors(container):
+        warn_if_unknown(container, queue)
         page = container.browser().browse(queue, state, cursor=cursor, limit=limit, where=where)
     if json_output:
         emit_json(
