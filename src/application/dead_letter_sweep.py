@@ -35,7 +35,8 @@ class DeadLetterFilter:
     """Which dead letters a sweep takes; a field left None takes all.
 
     ``error_type`` matches the full name (``builtins.RuntimeError``) or the class name alone
-    (``RuntimeError``); ``since`` and ``until`` bound the failure time, both inclusive.
+    (``RuntimeError``); ``since`` and ``until`` bound the failure time, both inclusive (a
+    window whose start is after its end takes nothing).
     """
 
     queue: str | None = None
@@ -44,10 +45,6 @@ class DeadLetterFilter:
     since: datetime | None = None
     until: datetime | None = None
     event_id: UUID | None = None
-
-    def __attrs_post_init__(self) -> None:
-        if self.since and self.until and self.since > self.until:
-            raise ValueError("since must not be after until")
 
     def keeps(self, letter: DeadLetter) -> bool:
         """Whether ``letter`` passes every field that is set."""

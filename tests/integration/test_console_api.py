@@ -262,8 +262,9 @@ def test_dead_letters_are_filtered_counted_and_retried_in_batches(memory: Memory
     assert listed(since=future) == 0
     assert listed(until=future) == 3
     past = (memory.clock.now() - timedelta(minutes=1)).isoformat()
+    assert listed(since=future, until=past) == 0, "an empty window, not an error"
     assert_error(
-        memory.client.get("/api/v1/queues/failed", params={"since": future, "until": past}),
+        memory.client.get("/api/v1/queues/failed", params={"until": "0.5"}),
         422,
         "ValidationError",
     )

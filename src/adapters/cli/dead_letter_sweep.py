@@ -50,12 +50,11 @@ def sweep(  # noqa: PLR0917 (Typer passes each option by name)
 
     Counts the matches first and asks before acting (unless --yes); --dry-run only counts. Dead letters that cannot be retried stay and are counted as skipped.
     """
-    try:
-        where = DeadLetterFilter(
-            queue=queue, handler=handler, error_type=error_type, since=since, until=until
-        )
-    except ValueError as error:
-        raise fail(str(error), 2) from error
+    if since and until and since > until:
+        raise fail("--since must not be after --until: that window holds nothing", 2)
+    where = DeadLetterFilter(
+        queue=queue, handler=handler, error_type=error_type, since=since, until=until
+    )
     container = open_container(app)
     sweeper = DeadLetterSweep(container.dead_letters())
     with operator_errors(container):

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from ...application.recurring import RecurringScheduler
 from ...ports.browsing import EventPage, EventSummary, WorkerInfo
 
 MAX_DELAY_SECONDS = 10 * 365 * 24 * 3600
+_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+
+
+def _date_time_text(value: Any) -> Any:
+    """A time must be written as one (RFC 3339): pydantic would read 0.5 as a Unix time."""
+    if value is None:
+        return value
+    if not isinstance(value, str) or _NUMBER.fullmatch(value):
+        raise ValueError("a time is RFC 3339 text with its zone, e.g. 2026-03-02T09:00:00Z")
+    return value
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_date_time_text)]
+"""A timezone-aware time, given as RFC 3339 text only."""
 
 
 class EventSummaryOut(BaseModel):
@@ -79,7 +94,7 @@ class RescheduleAt(BaseModel):
     """Due at ``at`` (with its time zone, e.g. ``2026-03-02T09:00:00Z``)."""
 
     model_config = ConfigDict(extra="forbid")
-    at: AwareDatetime
+    at: Moment
 
 
 RescheduleIn = RescheduleAfter | RescheduleAt
@@ -173,12 +188,26 @@ class SweepIn(BaseModel):
     error_type: str | None = Field(
         default=None, max_length=200, description="Full name or class name."
     )
-    since: AwareDatetime | None = Field(default=None, description="Failed at or after.")
-    until: AwareDatetime | None = Field(default=None, description="Failed at or before.")
-    batch_size: int = Field(default=100, ge=1, le=500)
-    skip: int = Field(
-        default=0, ge=0, le=10**9, description="The 'skipped' of the calls before this one."
+    since: Moment | None = Field(default=None, description="Failed at or after.")
+    until: Moment | None = Field(
+        default=None, description="Failed at or before (before 'since': nothing matches)."
     )
+    batch_size: int = Field(default=100, ge=1, le=500, strict=True)
+    skip: int = Field(
+        default=0,
+        ge=0,
+        le=10**9,
+        strict=True,
+        description="The 'skipped' of the calls before this one.",
+    )
+
+    @field_validator("batch_size", "skip", mode="before")
+    @classmethod
+    def _whole_number(cls, value: Any) -> Any:
+        # JSON Schema's integer includes 60.0; a bool or a string stays refused (strict).
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value
 
 
 class SweepOut(BaseModel):
