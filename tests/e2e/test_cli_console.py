@@ -177,6 +177,10 @@ PARCELS = "e2e.test_cli_operations:three_dead_letters_then_repaired"
 def test_sweep_counts_first_asks_and_retries_in_batches(
     cli: Callable[..., Any],  # noqa: F811
 ) -> None:
+    listed = cli("dead-letters", "list", "--handler", "e2e.deliver", "--json", "--app", PARCELS)
+    assert json.loads(listed.stdout)["total"] == 3
+    other = cli("dead-letters", "list", "--error-type", "KeyError", "--json", "--app", PARCELS)
+    assert json.loads(other.stdout)["total"] == 0
     dry = cli(
         "dead-letters", "sweep", "retry", "--handler", "e2e.deliver", "--dry-run", "--app", PARCELS
     )
