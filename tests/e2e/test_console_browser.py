@@ -88,12 +88,20 @@ def test_an_operator_finds_an_event_follows_it_and_runs_a_scheduled_one(
             expect(page.locator("#logs pre")).to_contain_text("findings received")
             page.screenshot(path=str(shots / "console-event.png"), full_page=True)
 
-            # The scheduled payment: listed, asked about, promoted, run.
+            # The scheduled payment: listed, asked about, promoted, run; reached by keyboard.
             page.fill("#search", "")
             page.select_option("#queue", "payment")
             page.select_option("#state", "scheduled")
             page.get_by_role("button", name="Show").click()
-            page.get_by_role("button", name=str(later.event_id), exact=True).click()
+            opener = page.get_by_role("button", name=str(later.event_id), exact=True)
+            expect(opener).to_be_visible()
+            page.focus("#search")
+            for _ in range(6):  # Tab from the search box: Show, then the first row's id
+                if page.evaluate("document.activeElement.textContent") == str(later.event_id):
+                    break
+                page.keyboard.press("Tab")
+            assert page.evaluate("document.activeElement.textContent") == str(later.event_id)
+            page.keyboard.press("Enter")
             expect(page.locator("#event-state")).to_have_text("scheduled")
             page.screenshot(path=str(shots / "console-scheduled.png"), full_page=True)
             page.once("dialog", lambda dialog: dialog.dismiss())
