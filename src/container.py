@@ -17,7 +17,9 @@ web process is built without reaching Redis.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
+from typing import Any
 
 from dependency_injector import containers, providers
 
@@ -47,7 +49,7 @@ from .adapters.observability.thresholds import ThresholdWatcher
 from .application.observers import NullObserver
 from .application.processor import DomainEventsProcessor
 from .application.recurring import RecurringScheduler
-from .domain.errors import ConfigurationError
+from .domain.errors import ConfigurationError, MissingExtra
 from .domain.serialization import EventSerializer
 from .settings import Settings
 
@@ -64,6 +66,38 @@ def _encryption_kind(settings: Settings) -> str:
     return "on" if settings.encryption.enabled else "off"
 
 
+def _otel_kind(settings: Settings) -> str:
+    return "on" if settings.observability.otel else "off"
+
+
+def _tracing(name: str) -> Any:
+    """A name of the tracing module, imported only when HEXBUS_OTEL=true (ADR 0025)."""
+    try:
+        module = importlib.import_module(".adapters.observability.tracing", __package__)
+    except ImportError as error:
+        raise MissingExtra(
+            "HEXBUS_OTEL=true (hexbus.adapters.observability.tracing)", "otel"
+        ) from error
+    return getattr(module, name)
+
+
+def _trace_carrier() -> Any:
+    return _tracing("TraceCarrier")()
+
+
+def _tracing_serializer(inner: EventSerializer, carrier: Any) -> EventSerializer:
+    serializer: EventSerializer = _tracing("TracingSerializer")(inner, carrier)
+    return serializer
+
+
+def _tracing_observer(carrier: Any) -> Any:
+    return _tracing("TracingObserver")(carrier)
+
+
+def _traced_bus(bus: Any, carrier: Any) -> Any:
+    return _tracing("TracedEventBus")(bus, carrier)
+
+
 def _alerter_kind(settings: Settings) -> str:
     return "webhook" if settings.observability.alert_webhook_url else "log"
 
@@ -78,10 +112,18 @@ class Container(containers.DeclarativeContainer):
     # With HEXBUS_ENCRYPTION_KEYS (or DATA_ENCRYPTION_KEY), payloads are sealed by the one
     # serializer every bus and worker is given, so publisher and worker agree (ADR 0016).
     keyring = providers.Singleton(Keyring.from_texts, settings.provided.encryption.keys)
-    serializer = providers.Selector(
+    sealing_serializer = providers.Selector(
         providers.Callable(_encryption_kind, settings),
         off=providers.Singleton(EventSerializer),
         on=providers.Singleton(EncryptingSerializer, keyring),
+    )
+    # With HEXBUS_OTEL=true the envelope also carries the W3C trace context (ADR 0025).
+    otel_kind = providers.Callable(_otel_kind, settings)
+    trace_carrier = providers.Singleton(_trace_carrier)
+    serializer = providers.Selector(
+        otel_kind,
+        off=sealing_serializer,
+        on=providers.Singleton(_tracing_serializer, sealing_serializer, trace_carrier),
     )
 
     # --- observability: logs, metrics and alerts; every bus and worker tells them each step
@@ -111,7 +153,12 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         period=settings.provided.observability.alert_period,
     )
-    observers = providers.List(log_observer, metrics_observer, alerting_observer)
+    tracing_observer = providers.Selector(
+        otel_kind,
+        off=providers.Singleton(NullObserver),
+        on=providers.Singleton(_tracing_observer, trace_carrier),
+    )
+    observers = providers.List(log_observer, metrics_observer, alerting_observer, tracing_observer)
 
     in_memory_bus = providers.Singleton(
         InMemoryEventBus,
@@ -163,7 +210,13 @@ class Container(containers.DeclarativeContainer):
     )
 
     bus_kind = providers.Callable(_bus_kind, settings)
-    event_bus = providers.Selector(bus_kind, in_memory=in_memory_bus, queue=queue_bus)
+    untraced_event_bus = providers.Selector(bus_kind, in_memory=in_memory_bus, queue=queue_bus)
+    # A span per publish when HEXBUS_OTEL=true; the bus itself otherwise.
+    event_bus = providers.Selector(
+        otel_kind,
+        off=untraced_event_bus,
+        on=providers.Singleton(_traced_bus, untraced_event_bus, trace_carrier),
+    )
     scheduler = providers.Selector(bus_kind, in_memory=in_memory_bus, queue=queue_bus)
     schedule_state = providers.Selector(
         bus_kind,
