@@ -9,6 +9,7 @@ Importing this package loads no infrastructure library (an import-linter contrac
 ``tests/unit/test_import_cost.py`` keep it so); import adapters from ``hexbus.adapters``.
 """
 
+from .application.handler_context import HandlerContext, handler_context
 from .application.observers import NullObserver
 from .application.processor import DomainEventsProcessor
 from .domain.errors import (
@@ -69,6 +70,7 @@ __all__ = [
     "EventScheduler",
     "EventSerializer",
     "EventTypeRegistry",
+    "HandlerContext",
     "HandlerRegistrationError",
     "HandlerSpec",
     "HandlerTimeout",
@@ -91,4 +93,5 @@ __all__ = [
     "UnknownHandler",
     "__version__",
     "event_types",
+    "handler_context",
 ]

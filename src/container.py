@@ -18,6 +18,7 @@ web process is built without reaching Redis.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +26,7 @@ from dependency_injector import containers, providers
 
 from .adapters.clocks import SystemClock
 from .adapters.dramatiq.async_event_bus import AsyncDramatiqEventBus
+from .adapters.dramatiq.browser import RedisEventBrowser
 from .adapters.dramatiq.connection import connect, connect_async
 from .adapters.dramatiq.event_bus import DramatiqEventBus
 from .adapters.dramatiq.keys import RedisKeys
@@ -38,6 +40,7 @@ from .adapters.encryption.keys import Keyring
 from .adapters.encryption.serializer import EncryptingSerializer
 from .adapters.event_loop import EventLoopThread
 from .adapters.in_memory.async_event_bus import AsyncInMemoryEventBus
+from .adapters.in_memory.browser import InMemoryEventBrowser
 from .adapters.in_memory.coroutines import InMemoryCoroutines
 from .adapters.in_memory.event_bus import InMemoryEventBus
 from .adapters.in_memory.monitor import InMemoryMonitor
@@ -52,7 +55,7 @@ from .adapters.observability.thresholds import ThresholdWatcher
 from .application.observers import NullObserver
 from .application.processor import DomainEventsProcessor
 from .application.recurring import RecurringScheduler
-from .domain.errors import ConfigurationError
+from .domain.errors import ConfigurationError, MissingExtra
 from .domain.serialization import EventSerializer
 from .ports.alerts import Alerter
 from .ports.clock import Clock
@@ -70,6 +73,38 @@ def _metrics_kind(settings: Settings) -> str:
 
 def _encryption_kind(settings: Settings) -> str:
     return "on" if settings.encryption.enabled else "off"
+
+
+def _otel_kind(settings: Settings) -> str:
+    return "on" if settings.observability.otel else "off"
+
+
+def _tracing(name: str) -> Any:
+    """A name of the tracing module, imported only when HEXBUS_OTEL=true (ADR 0025)."""
+    try:
+        module = importlib.import_module(".adapters.observability.tracing", __package__)
+    except ImportError as error:
+        raise MissingExtra(
+            "HEXBUS_OTEL=true (hexbus.adapters.observability.tracing)", "otel"
+        ) from error
+    return getattr(module, name)
+
+
+def _trace_carrier() -> Any:
+    return _tracing("TraceCarrier")()
+
+
+def _tracing_serializer(inner: EventSerializer, carrier: Any) -> EventSerializer:
+    serializer: EventSerializer = _tracing("TracingSerializer")(inner, carrier)
+    return serializer
+
+
+def _tracing_observer(carrier: Any) -> Any:
+    return _tracing("TracingObserver")(carrier)
+
+
+def _traced_bus(bus: Any, carrier: Any) -> Any:
+    return _tracing("TracedEventBus")(bus, carrier)
 
 
 def _alerter_kind(settings: Settings) -> str:
@@ -142,10 +177,18 @@ class Container(containers.DeclarativeContainer):
     # With HEXBUS_ENCRYPTION_KEYS (or DATA_ENCRYPTION_KEY), payloads are sealed by the one
     # serializer every bus and worker is given, so publisher and worker agree (ADR 0016).
     keyring = providers.Singleton(Keyring.from_texts, settings.provided.encryption.keys)
-    serializer = providers.Selector(
+    sealing_serializer = providers.Selector(
         providers.Callable(_encryption_kind, settings),
         off=providers.Singleton(EventSerializer),
         on=providers.Singleton(EncryptingSerializer, keyring),
+    )
+    # With HEXBUS_OTEL=true the envelope also carries the W3C trace context (ADR 0025).
+    otel_kind = providers.Callable(_otel_kind, settings)
+    trace_carrier = providers.Singleton(_trace_carrier)
+    serializer = providers.Selector(
+        otel_kind,
+        off=sealing_serializer,
+        on=providers.Singleton(_tracing_serializer, sealing_serializer, trace_carrier),
     )
 
     # --- observability: logs, metrics and alerts; every bus and worker tells them each step
@@ -175,7 +218,12 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         period=settings.provided.observability.alert_period,
     )
-    observers = providers.List(log_observer, metrics_observer, alerting_observer)
+    tracing_observer = providers.Selector(
+        otel_kind,
+        off=providers.Singleton(NullObserver),
+        on=providers.Singleton(_tracing_observer, trace_carrier),
+    )
+    observers = providers.List(log_observer, metrics_observer, alerting_observer, tracing_observer)
 
     # The one loop of this process's ``async def`` handlers (ADR 0023), started on first use.
     event_loop = providers.Singleton(
@@ -257,7 +305,13 @@ class Container(containers.DeclarativeContainer):
     )
 
     bus_kind = providers.Callable(_bus_kind, settings)
-    event_bus = providers.Selector(bus_kind, in_memory=in_memory_bus, queue=queue_bus)
+    untraced_event_bus = providers.Selector(bus_kind, in_memory=in_memory_bus, queue=queue_bus)
+    # A span per publish when HEXBUS_OTEL=true; the bus itself otherwise.
+    event_bus = providers.Selector(
+        otel_kind,
+        off=untraced_event_bus,
+        on=providers.Singleton(_traced_bus, untraced_event_bus, trace_carrier),
+    )
     scheduler = providers.Selector(bus_kind, in_memory=in_memory_bus, queue=queue_bus)
     async_event_bus = providers.Selector(
         bus_kind, in_memory=async_in_memory_bus, queue=async_queue_bus
@@ -319,6 +373,20 @@ class Container(containers.DeclarativeContainer):
         unrouted=in_memory_bus.provided.unrouted_stats,
     )
     monitor = providers.Selector(bus_kind, in_memory=in_memory_monitor, queue=redis_monitor)
+    # Operators' listings by queue and state, and the live workers (ADR 0024).
+    browser = providers.Selector(
+        bus_kind,
+        in_memory=providers.Singleton(
+            InMemoryEventBrowser, in_memory_monitor, in_memory_bus.provided.dead_letters
+        ),
+        queue=providers.Singleton(
+            RedisEventBrowser,
+            redis_client,
+            redis_keys,
+            redis_routes,
+            heartbeat_timeout=settings.provided.worker.heartbeat_timeout,
+        ),
+    )
     routes = providers.Selector(
         bus_kind,
         in_memory=providers.Singleton(InMemoryRoutes, processor, clock),

@@ -29,6 +29,7 @@ from ..ports.handlers import HandlerSpec
 from ..ports.idempotency import IdempotencyStore
 from ..ports.ledger import DeliveryLedger
 from ..ports.observer import BusObserver
+from .handler_context import running_handler
 
 
 class AttemptOutcome(Enum):
@@ -102,9 +103,12 @@ class HandlerRunner:
         self._observer.handler_started(event, spec, attempt)
         started = self._clock.now()
         try:
-            outcome = spec.handler(event)
-            if inspect.iscoroutine(outcome):
-                self._await(outcome, spec)
+            # The one place a handler is called: hexbus.handler_context() answers for it (a
+            # coroutine handler is awaited inside it, so its task sees the same context).
+            with running_handler(event, spec, attempt, self._observer):
+                outcome = spec.handler(event)
+                if inspect.iscoroutine(outcome):
+                    self._await(outcome, spec)
         except Exception as error:
             return AttemptResult(AttemptOutcome.FAILED, error)
         elapsed = self._clock.now() - started

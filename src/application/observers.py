@@ -43,6 +43,16 @@ class NullObserver:
     ) -> None:
         """Ignored."""
 
+    def handler_progress(
+        self, event: DomainEvent, handler: HandlerSpec, attempt: int, percent: float
+    ) -> None:
+        """Ignored."""
+
+    def handler_logged(
+        self, event: DomainEvent, handler: HandlerSpec, attempt: int, line: str
+    ) -> None:
+        """Ignored."""
+
     def dead_lettered(self, dead_letter: DeadLetter) -> None:
         """Ignored."""
 
@@ -69,7 +79,11 @@ class ObserverGroup(NullObserver):
     def _tell(self, hook: str, *args: object) -> None:
         for observer in self._observers:
             try:
-                getattr(observer, hook)(*args)
+                # An observer written before a hook existed (not a NullObserver subclass)
+                # simply does not hear of it.
+                told = getattr(observer, hook, None)
+                if told is not None:
+                    told(*args)
             except Exception:
                 log.exception("observer %r failed in %s; ignored", observer, hook)
 
@@ -101,6 +115,18 @@ class ObserverGroup(NullObserver):
     ) -> None:
         """Fan out."""
         self._tell("handler_failed", event, handler, attempt, error, retry_at)
+
+    def handler_progress(
+        self, event: DomainEvent, handler: HandlerSpec, attempt: int, percent: float
+    ) -> None:
+        """Fan out."""
+        self._tell("handler_progress", event, handler, attempt, percent)
+
+    def handler_logged(
+        self, event: DomainEvent, handler: HandlerSpec, attempt: int, line: str
+    ) -> None:
+        """Fan out."""
+        self._tell("handler_logged", event, handler, attempt, line)
 
     def dead_lettered(self, dead_letter: DeadLetter) -> None:
         """Fan out."""

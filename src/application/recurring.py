@@ -155,6 +155,15 @@ class RecurringScheduler:
         """When ``schedule`` fires next."""
         return schedule.next_after(self._last_tick(schedule.name) or self._now())
 
+    def last_tick(self, schedule: RecurringSchedule) -> datetime | None:
+        """The latest tick dealt with, as the state has it (None before the first); a read
+        only, for operators' views: it writes no starting mark."""
+        return self._state.last_tick(schedule.name)
+
+    def next_fire_after(self, schedule: RecurringSchedule, last: datetime | None) -> datetime:
+        """When ``schedule`` fires next after its ``last`` tick (from now when None)."""
+        return schedule.next_after(last or self._now())
+
     def next_due(self) -> datetime | None:
         """The soonest next tick of any schedule."""
         return min((self.next_fire(s) for s in self._schedules.values()), default=None)

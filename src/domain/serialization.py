@@ -36,6 +36,10 @@ from .events import DomainEvent
 E = TypeVar("E", bound=DomainEvent)
 
 ENVELOPE_FIELDS: Final = ("event_id", "occurred_at", "correlation_id", "causation_id")
+TRACE_FIELD: Final = "trace"
+"""An optional envelope key a tracing integration writes (W3C ``traceparent``/``tracestate``,
+ADR 0025); read past here, so a worker without tracing still reads what a traced publisher
+wrote."""
 HEADER_FIELDS: Final = ("event_type", "version", *ENVELOPE_FIELDS)
 """The routing header: what any consumer may read without the payload (and, when payloads
 are encrypted, what stays in clear)."""
@@ -149,7 +153,7 @@ class EventSerializer:
             raise InvalidEvent(event_type, "version", f"must be an integer, got {version!r}")
         if not isinstance(payload, dict):
             raise InvalidEvent(event_type, "payload", "must be a JSON object")
-        extra = set(envelope) - {"event_type", "version", "payload", *ENVELOPE_FIELDS}
+        extra = set(envelope) - {"event_type", "version", "payload", TRACE_FIELD, *ENVELOPE_FIELDS}
         if extra:
             raise InvalidEvent(event_type, None, f"unexpected envelope keys {sorted(extra)}")
         fields = dict(self.registry.upcast(event_type, version, dict(payload)))

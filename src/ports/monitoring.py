@@ -30,8 +30,22 @@ class HandlerState(Enum):
 
 
 @attrs.frozen(kw_only=True)
+class LogLine:
+    """A line a handler wrote through ``hexbus.handler_context().log``."""
+
+    at: datetime
+    attempt: int
+    text: str
+
+
+@attrs.frozen(kw_only=True)
 class HandlerStatus:
-    """One handler's progress with one event."""
+    """One handler's progress with one event.
+
+    ``progress`` (0-100) and ``log`` are what the handler itself reported through
+    ``hexbus.handler_context()``: the last progress of any attempt, and the newest lines of
+    every attempt, oldest first; None and empty when it reported nothing.
+    """
 
     handler: str
     queue: str
@@ -42,6 +56,8 @@ class HandlerStatus:
     started_at: datetime | None = None
     duration: timedelta | None = None
     next_attempt_at: datetime | None = None
+    progress: float | None = None
+    log: tuple[LogLine, ...] = ()
 
 
 @attrs.frozen(kw_only=True)

@@ -48,6 +48,19 @@ class BusObserver(Protocol):
         """A handler raised; ``retry_at`` is when it runs again, None when it will not."""
         ...
 
+    def handler_progress(
+        self, event: DomainEvent, handler: HandlerSpec, attempt: int, percent: float
+    ) -> None:
+        """A running handler reported its progress (0-100, one decimal) through
+        ``hexbus.handler_context()``."""
+        ...
+
+    def handler_logged(
+        self, event: DomainEvent, handler: HandlerSpec, attempt: int, line: str
+    ) -> None:
+        """A running handler wrote a log line (one line, bounded) through its context."""
+        ...
+
     def dead_lettered(self, dead_letter: DeadLetter) -> None:
         """A message went to the dead letters."""
         ...

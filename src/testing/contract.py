@@ -18,9 +18,10 @@ and count. Counts are exact, delivery order is never asserted (workers run in pa
 time is short (milliseconds of backoff, a second of delay) so a real-time adapter runs the
 suite in seconds, while the in-memory bus runs it in virtual time.
 
-The suite is five parts (the fifth, plain and ``async def`` handlers of one event), each a
-class of its own, so an adapter that keeps only part of the contract (no scheduling, say) can
-subclass the parts it keeps and say so.
+The suite is six parts (the fifth, plain and ``async def`` handlers of one event; the sixth,
+progress and log lines reported from handlers), each a class of its own, so an adapter that
+keeps only part of the contract (no scheduling, say) can subclass the parts it keeps and say
+so.
 """
 
 from __future__ import annotations
@@ -28,12 +29,18 @@ from __future__ import annotations
 from .delivery_contract import DeliveryContract
 from .failure_contract import FailureContract
 from .mixed_contract import MixedHandlersContract
+from .reporting_contract import ReportingContract
 from .routing_contract import RoutingContract
 from .scheduling_contract import SchedulingContract
 
 
 class EventBusContract(
-    DeliveryContract, FailureContract, SchedulingContract, RoutingContract, MixedHandlersContract
+    DeliveryContract,
+    FailureContract,
+    SchedulingContract,
+    RoutingContract,
+    MixedHandlersContract,
+    ReportingContract,
 ):
     """Every guarantee of the event bus contract, one behaviour per test."""
 
@@ -43,6 +50,7 @@ __all__ = [
     "EventBusContract",
     "FailureContract",
     "MixedHandlersContract",
+    "ReportingContract",
     "RoutingContract",
     "SchedulingContract",
 ]

@@ -559,16 +559,21 @@ def test_stats_of_a_queue_whose_key_has_the_wrong_type_say_so_and_show_the_other
 @pytest.mark.redis
 def test_clean_removes_dead_letters_older_than_asked(deployment: Deployment) -> None:
     one_dead_letter(deployment)
-    kept = deployment.hexbus("clean", "--state", "dead", "--older-than", "3600")
+    kept = deployment.hexbus("clean", "--state", "dead", "--older-than", "3600", "--yes")
     assert kept.returncode == 0, kept.stderr
     assert "removed 0 dead letters older than 3,600 s" in kept.stdout
     assert len(deployment.dead_letter_ids()) == 1
 
-    removed = deployment.hexbus("clean", "--state", "dead", "--older-than", "0")
+    refused = deployment.hexbus("clean", "--state", "dead", "--older-than", "0", input="n\n")
+    assert refused.returncode == 1, "asked, and the answer was no"
+    assert "every one of the 1 dead letters" in refused.stdout
+    assert len(deployment.dead_letter_ids()) == 1
+
+    removed = deployment.hexbus("clean", "--state", "dead", "--older-than", "0", "--yes")
     assert "removed 1 dead letters" in removed.stdout
     assert deployment.dead_letter_ids() == []
 
-    succeeded = deployment.hexbus("clean", "--state", "succeeded", "--older-than", "0")
+    succeeded = deployment.hexbus("clean", "--state", "succeeded", "--older-than", "0", "-y")
     assert succeeded.returncode == 0, succeeded.stderr
     assert "succeeded event statuses" in succeeded.stdout
 

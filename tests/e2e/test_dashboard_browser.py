@@ -240,6 +240,7 @@ def test_an_operator_retries_a_dead_letter_from_the_dashboard(
 
     # Pause and resume a queue from its row.
     appointment = page.locator('#queues tr[data-queue="appointment"]')
+    page.once("dialog", lambda dialog: dialog.accept())  # pausing asks first
     appointment.get_by_role("button", name="Pause").click()
     expect(appointment.locator(".tag")).to_have_text("paused")
     appointment.get_by_role("button", name="Resume").click()

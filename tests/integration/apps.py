@@ -13,7 +13,14 @@ from datetime import timedelta
 import attrs
 import redis
 
-from hexbus import DomainEvent, NonRetryableError, Priority, RateLimit, RetryPolicy
+from hexbus import (
+    DomainEvent,
+    NonRetryableError,
+    Priority,
+    RateLimit,
+    RetryPolicy,
+    handler_context,
+)
 from hexbus.container import Container
 
 
@@ -27,6 +34,8 @@ class Job(DomainEvent):
     fail_times: int = 0
     permanent: bool = False
     clinic_id: str = "c1"
+    report: bool = False
+    """Report progress and a log line through hexbus.handler_context()."""
 
 
 FAST_RETRY = RetryPolicy(
@@ -63,6 +72,9 @@ def register(container: Container) -> None:
 
     def work(event: Job) -> None:
         attempt = recorder.note("started", event.label)
+        if event.report:
+            handler_context().log(f"{event.label}: working")
+            handler_context().progress(50)
         _busy(event.seconds)
         if event.permanent:
             raise NonRetryableError(f"{event.label} can never work")

@@ -24,15 +24,17 @@ from rich.progress import (
 )
 from rich.table import Column, Table
 
+from ...application.dead_letter_sweep import DeadLetterFilter, DeadLetterSweep
 from ...container import Container
 from ...domain.errors import DeadLetterNotRetryable, EventError
-from ...ports.dead_letters import DeadLetter
+from ...ports.dead_letters import DeadLetter, DeadLetterPage
 from .apps import AppOption
 from .operations import (
     JsonOption,
     console,
     emit_json,
     errors,
+    id_column,
     iso,
     open_container,
     operator_errors,
@@ -117,23 +119,36 @@ def missing_handler(known: frozenset[str], letter: DeadLetter) -> bool:
 
 
 @dead_letters.command("list")
-def list_dead_letters(
+def list_dead_letters(  # noqa: PLR0917 (Typer passes each option by name)
     offset: Annotated[
         int, typer.Option("--offset", min=0, help="Skip this many (newest first).")
     ] = 0,
     limit: Annotated[
         int, typer.Option("--limit", min=1, max=1000, help="Show at most this many.")
     ] = 50,
+    queue: Annotated[str | None, typer.Option("--queue", help="Only this queue's.")] = None,
+    handler: Annotated[str | None, typer.Option("--handler", help="Only this handler's.")] = None,
+    error_type: Annotated[
+        str | None,
+        typer.Option("--error-type", help="Only this error: full name or class name."),
+    ] = None,
     json_output: JsonOption = False,
     app: AppOption = None,
 ) -> None:
     """List dead letters, newest first: id, time, queue, handler, reason, attempts, error.
 
-    Page with --offset and --limit. With --json, each one also carries its message and traceback.
+    Page with --offset and --limit; filter with --queue, --handler, --error-type (then the total counts the matches; 'sweep' retries or removes them). With --json, each one also carries its message and traceback.
     """
     container = open_container(app)
+    where = DeadLetterFilter(queue=queue, handler=handler, error_type=error_type)
     with operator_errors(container):
-        page = container.dead_letters().list(offset=offset, limit=limit)
+        if where.empty:
+            page = container.dead_letters().list(offset=offset, limit=limit)
+        else:
+            items, total = DeadLetterSweep(container.dead_letters()).page(
+                where, offset=offset, limit=limit
+            )
+            page = DeadLetterPage(items=tuple(items), total=total, offset=offset, limit=limit)
     if json_output:
         emit_json(
             {
@@ -150,14 +165,14 @@ def list_dead_letters(
         )
         return
     table = Table(
-        "id",
-        "failed (UTC)",
+        id_column("id", 32),
+        Column("failed (UTC)", no_wrap=True),
         "queue",
         "handler",
         "reason",
         "attempts",
         "event type",
-        Column("error", no_wrap=True, overflow="ellipsis", min_width=30),
+        Column("error", no_wrap=True, overflow="ellipsis", min_width=12),
         title=(
             f"dead letters {page.offset + 1:,}-{page.offset + len(page.items):,} "
             f"of {page.total:,}, newest first"

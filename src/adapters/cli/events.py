@@ -26,7 +26,8 @@ from .operations import (
 
 events = typer.Typer(
     name="events",
-    help="Look up events: where each handler is with an event.",
+    help="Look up, list and act on events: each handler's state, a queue's events by state, "
+    "promote, reschedule or cancel a scheduled event.",
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
@@ -56,6 +57,10 @@ def handler_json(status: HandlerStatus) -> dict[str, Any]:
         "started_at": iso(status.started_at),
         "duration_ms": milliseconds(status.duration),
         "next_attempt_at": iso(status.next_attempt_at),
+        "progress": status.progress,
+        "log": [
+            {"at": iso(line.at), "attempt": line.attempt, "text": line.text} for line in status.log
+        ],
     }
 
 
@@ -86,6 +91,7 @@ def print_event_status(status: EventStatus) -> None:
         "started (UTC)",
         "took ms",
         "next attempt (UTC)",
+        "progress",
         "last error",
     )
     for handler in status.handlers:
@@ -99,9 +105,18 @@ def print_event_status(status: EventStatus) -> None:
             shown(handler.started_at),
             "-" if took is None else f"{took:,.1f}",
             shown(handler.next_attempt_at),
+            "-" if handler.progress is None else f"{handler.progress:g} %",
             escape(handler.last_error or "-"),
         )
     console.print(table)
+    for handler in status.handlers:
+        if handler.log:
+            console.print(f"[bold]{escape(handler.handler)}[/] log:")
+            for line in handler.log:
+                console.print(
+                    f"  {shown(line.at)}  attempt {line.attempt}  {escape(line.text)}",
+                    highlight=False,
+                )
     if any(h.queue == "?" for h in status.handlers):
         errors.print(
             "[dim]queue '?': this process does not know that handler; pass the --app your "

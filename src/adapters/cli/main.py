@@ -22,10 +22,16 @@ from ... import __version__
 from ...container import create_container
 from ...domain.errors import HexbusError
 from ...ports.handlers import RateLimit
+from . import (  # noqa: F401 (they add their commands to events and dead-letters)
+    dead_letter_sweep,
+    event_actions,
+    event_listing,
+)
 from .apps import AppOption, require_app
 from .dead_letters import dead_letters
 from .events import events
 from .keys import keys
+from .live_workers import workers
 from .operations import clean, dashboard, queues, scrub, stats
 from .outbox import outbox
 from .routes import routes
@@ -45,9 +51,9 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 # Piped output (CI logs, grep) gets wide tables instead of rich's 80-column default.
-console = Console() if sys.stdout.isatty() else Console(width=160)
+console = Console(emoji=False) if sys.stdout.isatty() else Console(width=160, emoji=False)
 # soft_wrap: an error stays one line however narrow the terminal (or a pipe).
-errors = Console(stderr=True, soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True, emoji=False)
 
 
 @app.command()
@@ -169,6 +175,7 @@ app.command("worker-process", hidden=True)(worker_process)
 app.command()(scheduler)
 app.command()(schedules)
 app.command()(stats)
+app.command()(workers)
 app.add_typer(events)
 app.add_typer(dead_letters)
 app.add_typer(queues)

@@ -27,7 +27,7 @@ import typer
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 
 from ...container import Container, create_container
 from ...domain.errors import EventBusUnavailable, HexbusError
@@ -36,10 +36,18 @@ from ...settings import Settings
 from ..redaction import redact_text
 from .apps import AppOption, load_app
 
-# Piped output (CI logs, grep) gets wide tables instead of rich's 80-column default.
-console = Console() if sys.stdout.isatty() else Console(width=160)
+# Piped output (CI logs, grep) gets wide tables instead of rich's 80-column default. No emoji
+# codes: data such as a handler named 'labs:x:' must print as written, not as an emoji.
+console = Console(emoji=False) if sys.stdout.isatty() else Console(width=160, emoji=False)
 # Soft wrap: an error or note stays one line however narrow, so it greps and logs whole.
-errors = Console(stderr=True, soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True, emoji=False)
+
+
+def id_column(header: str, width: int = 36) -> Column:
+    """A table column for ids: never cut or wrapped (rich shrinks the other columns first),
+    so an id can be copied from the table whole."""
+    return Column(header, no_wrap=True, min_width=width, overflow="fold")
+
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print JSON for machines instead of a table.")
@@ -393,19 +401,33 @@ def clean(
             show_default=False,
         ),
     ],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     app: AppOption = None,
 ) -> None:
-    """Remove succeeded status records or dead letters now, rather than waiting for their retention to expire (succeeded 24 h, dead letters HEXBUS_DEAD_LETTER_RETENTION).
+    """Remove succeeded status records or dead letters now, rather than waiting for their retention to expire (succeeded 24 h, dead letters HEXBUS_DEAD_LETTER_RETENTION). Asks first unless --yes.
 
     Removed dead letters cannot be retried: look at them first with 'hexbus dead-letters list'.
     """
     container = open_container(app)
     what = "succeeded event statuses" if state is CleanState.SUCCEEDED else "dead letters"
+    age = f" older than {older_than:,} s" if older_than else ""
+    if not yes:
+        if state is CleanState.DEAD:
+            with operator_errors(container):
+                total = container.dead_letters().count()
+            scope = (
+                f"every one of the {total:,} dead letters"
+                if not older_than
+                else (f"the dead letters{age} (of {total:,} in all)")
+            )
+            question = f"Remove {scope}? They cannot be retried afterwards"
+        else:
+            question = f"Remove the {what}{age or ' (all of them)'}?"
+        typer.confirm(question, abort=True)
     with operator_errors(container), errors.status(f"removing {what}..."):
         removed = container.monitor().clean(
             state=HandlerState(state.value), older_than=timedelta(seconds=older_than)
         )
-    age = f" older than {older_than:,} s" if older_than else ""
     console.print(f"removed {removed:,} {what}{age}")
 
 

@@ -10,30 +10,69 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ...container import create_container
 from ..dramatiq.maintenance import Maintenance, MaintenanceTimings
 from ..dramatiq.worker import handler_queues
 from .apps import AppOption, load_app
+from .operations import JsonOption, emit_json, iso, operator_errors, shown
 
-console = Console()
+console = Console(emoji=False)
 log = logging.getLogger("hexbus.scheduler")
 
 
-def schedules(app: AppOption = None) -> None:
-    """List the recurring schedules with their rule, catch-up policy and next fire time."""
+def schedules(json_output: JsonOption = False, app: AppOption = None) -> None:
+    """List the recurring schedules of --app: rule, time zone, catch-up policy, next fire and last tick.
+
+    The last tick is the state the schedulers share (Redis with USE_QUEUE_EVENT_BUS=true); reading it writes nothing.
+    """
     container = create_container()
     load_app(container, app)
     recurring = container.recurring()
-    table = Table("schedule", "rule", "catch-up", "next fire (UTC)", "what", title="schedules")
-    for schedule in recurring.schedules:
+    rows = []
+    with operator_errors(container):
+        for schedule in recurring.schedules:
+            last = recurring.last_tick(schedule)
+            rows.append((schedule, last, recurring.next_fire_after(schedule, last)))
+    if json_output:
+        emit_json(
+            {
+                "schedules": [
+                    {
+                        "name": schedule.name,
+                        "rule": schedule.rule,
+                        "timezone": schedule.timezone,
+                        "catch_up": schedule.catch_up.value,
+                        "next_fire": iso(next_fire),
+                        "last_tick": iso(last),
+                        "description": schedule.description,
+                    }
+                    for schedule, last, next_fire in rows
+                ]
+            }
+        )
+        return
+    table = Table(
+        "schedule",
+        "rule",
+        "time zone",
+        "catch-up",
+        "next fire (UTC)",
+        "last tick (UTC)",
+        "what",
+        title="schedules",
+    )
+    for schedule, last, next_fire in rows:
         table.add_row(
-            schedule.name,
-            schedule.rule,
+            escape(schedule.name),
+            escape(schedule.rule),
+            escape(schedule.timezone),
             schedule.catch_up.value,
-            f"{recurring.next_fire(schedule):%Y-%m-%d %H:%M:%S}",
-            schedule.description,
+            shown(next_fire),
+            shown(last),
+            escape(schedule.description),
         )
     console.print(table)
 

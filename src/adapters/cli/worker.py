@@ -42,7 +42,7 @@ from ..redaction import redact_text
 from .apps import AppOption, load_app, require_app
 from .outbox import start_relay_thread
 
-console = Console(stderr=True)
+console = Console(stderr=True, emoji=False)
 log = logging.getLogger("hexbus.worker")
 
 QueuesOption = Annotated[

@@ -23,7 +23,8 @@ key                        type   holds                                       re
 {ns}:rate:{bucket}         ZSET   run id -> start time (ms), sliding window   one period
 {ns}:wake:{queue}          LIST   doorbell for idle consumers (<= 16 tokens)  trimmed on write
 {ns}:schedules             HASH   recurring schedule -> last tick (ms)        permanent
-{ns}:status:{event_id}     HASH   per-handler state, attempts, error, times   7 d (done: 24 h, N)
+{ns}:status:{event_id}     HASH   per-handler state, attempts, error, times,  7 d (done: 24 h, N)
+                                  progress and log lines (report.lua)
 {ns}:recent                ZSET   fully succeeded event ids by time           newest N kept
 {ns}:stats:{queue}         HASH   counters: scheduled, dead                   permanent (tiny)
 {ns}:stats:{queue}:{min}   HASH   succeeded, failed, dead, duration_ms / min  2 h

@@ -22,6 +22,7 @@ from ...ports.monitoring import (
     EventStatus,
     HandlerState,
     HandlerStatus,
+    LogLine,
     QueueStats,
     UnroutedStats,
 )
@@ -158,6 +159,7 @@ class RedisQueueMonitor:
         self, name: str, queues: dict[str, str], fields: dict[str, str]
     ) -> HandlerStatus:
         duration = fields.get(f"{name}|d")
+        progress = fields.get(f"{name}|p")
         return HandlerStatus(
             handler=name,
             queue=queues[name],
@@ -168,6 +170,8 @@ class RedisQueueMonitor:
             started_at=_time(fields.get(f"{name}|st")),
             duration=timedelta(milliseconds=int(duration)) if duration else None,
             next_attempt_at=_time(fields.get(f"{name}|n")),
+            progress=float(progress) if progress else None,
+            log=_log_lines(fields.get(f"{name}|l")),
         )
 
     # --- statistics --------------------------------------------------------------------------
@@ -305,6 +309,20 @@ class RedisQueueMonitor:
 
 def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
+
+
+def _log_lines(raw: str | None) -> tuple[LogLine, ...]:
+    """``report.lua``'s JSON list of ``[ms, attempt, text]``; anything else reads as none."""
+    if not raw:
+        return ()
+    try:
+        entries = json.loads(raw)
+        return tuple(
+            LogLine(at=datetime.fromtimestamp(at / 1000, UTC), attempt=int(attempt), text=text)
+            for at, attempt, text in entries
+        )
+    except (ValueError, TypeError):
+        return ()
 
 
 def _time(ms: str | None) -> datetime | None:

@@ -183,6 +183,10 @@ class Declaration:
     broker_id: str
     started: datetime
     routes: tuple[Route, ...]
+    queues: tuple[str, ...] = ()
+    """The queues the worker consumes (shown by the workers view)."""
+    threads: int | None = None
+    """Its worker threads, when it said (shown by the workers view)."""
 
     @classmethod
     def of(
@@ -192,17 +196,21 @@ class Declaration:
         *,
         broker_id: str,
         started: datetime,
+        threads: int | None = None,
     ) -> Declaration:
         """The handlers among ``specs`` whose queue is one of ``queues``: a worker declares
         what it serves, not every handler its app registers."""
         served = set(queues)
+        listed = tuple(sorted(served))
         routes = tuple(
             sorted(
                 (Route.of(spec) for spec in specs if queue_for(spec) in served),
                 key=lambda r: r.handler,
             )
         )
-        return cls(broker_id=broker_id, started=started, routes=routes)
+        return cls(
+            broker_id=broker_id, started=started, routes=routes, queues=listed, threads=threads
+        )
 
     @property
     def started_ms(self) -> int:
@@ -215,6 +223,8 @@ class Declaration:
             {
                 "started": self.started_ms,
                 "routes": [[r.handler, r.queue, r.event_type] for r in self.routes],
+                "queues": list(self.queues),
+                "threads": self.threads,
             },
             separators=(",", ":"),
         )

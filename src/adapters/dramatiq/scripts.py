@@ -46,6 +46,7 @@ class Scripts:
     record_tick: Script
     ack: Script
     put_back: Script
+    report: Script
 
     @classmethod
     def register(cls, client: redis.Redis) -> Scripts:

@@ -37,6 +37,7 @@ from ..event_loop import EventLoopThread
 from .broker import HexbusRedisBroker
 from .dead_letters import RedisDeadLetters
 from .delivery import Deliverer
+from .handler_reports import RedisHandlerReports
 from .keys import RedisKeys
 from .maintenance import Maintenance, MaintenanceTimings
 from .messages import ACTOR_NAME, queue_for
@@ -94,8 +95,11 @@ class WorkerRuntime:
         self.queues = tuple(queues)
         clock = clock or SystemClock()
         timings = timings or MaintenanceTimings()
-        observer = ObserverGroup(observers)
         scripts = Scripts.register(client)
+        tracked = tracking is None or tracking.enabled
+        # Handlers' progress and log lines go to their status records (ADR 0024).
+        reports = [RedisHandlerReports(scripts, self.keys, clock)] if tracked else []
+        observer = ObserverGroup([*observers, *reports])
         self.dead_letters = RedisDeadLetters(
             client,
             self.keys,
@@ -156,7 +160,7 @@ class WorkerRuntime:
             unrouted=UnroutedPolicy(retention=timings.unrouted_retention),
         )
         self.declaration = Declaration.of(
-            processor, self.queues, broker_id=self.broker_id, started=clock.now()
+            processor, self.queues, broker_id=self.broker_id, started=clock.now(), threads=threads
         )
         self.maintenance = Maintenance(
             client,

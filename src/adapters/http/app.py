@@ -18,6 +18,7 @@ from fastapi.openapi.utils import get_openapi
 
 from ... import __version__
 from . import (
+    browse_routes,
     config_routes,
     dashboard,
     dead_letter_routes,
@@ -104,6 +105,7 @@ def create_app(container: Container) -> FastAPI:
         module.router
         for module in (
             queue_routes,
+            browse_routes,
             dead_letter_routes,
             event_routes,
             config_routes,

@@ -29,11 +29,11 @@ _MARKER = re.compile(r"\{\{(\w+)\}\}")
 
 
 @functools.cache
-def _template() -> str:
-    return resources.files(__package__).joinpath("dashboard.html").read_text("utf-8")
+def _template(name: str = "dashboard.html") -> str:
+    return resources.files(__package__).joinpath(name).read_text("utf-8")
 
 
-def render(settings: Settings, nonce: str) -> str:
+def render(settings: Settings, nonce: str, page: str = "dashboard.html") -> str:
     """The page with ``nonce`` filled in (values escaped)."""
     values = {
         "nonce": html.escape(nonce),
@@ -41,7 +41,7 @@ def render(settings: Settings, nonce: str) -> str:
         "bus": "Dramatiq/Redis" if settings.use_queue_event_bus else "in-memory",
     }
     # One pass, so a value that happens to contain a marker is never expanded itself.
-    return _MARKER.sub(lambda m: values[m.group(1)], _template())
+    return _MARKER.sub(lambda m: values[m.group(1)], _template(page))
 
 
 def policy(nonce: str) -> str:
@@ -63,9 +63,20 @@ def policy(nonce: str) -> str:
 @router.get("/queues", response_class=HTMLResponse, include_in_schema=False)
 def dashboard(services: ServicesDep) -> HTMLResponse:
     """The live dashboard: queues, health, dead letters (retry, remove), pause and resume."""
+    return _page(services.settings, "dashboard.html")
+
+
+@router.get("/console", response_class=HTMLResponse, include_in_schema=False)
+def console(services: ServicesDep) -> HTMLResponse:
+    """The console (``console.html``): events by queue and state, one event's handlers with
+    their progress and log lines, promote/reschedule/cancel, workers and schedules."""
+    return _page(services.settings, "console.html")
+
+
+def _page(settings: Settings, page: str) -> HTMLResponse:
     nonce = secrets.token_urlsafe(18)
     return HTMLResponse(
-        render(services.settings, nonce),
+        render(settings, nonce, page),
         headers={
             "Content-Security-Policy": policy(nonce),
             "X-Content-Type-Options": "nosniff",

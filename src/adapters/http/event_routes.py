@@ -1,15 +1,21 @@
-"""``/api/v1/events/{event_id}``: where each handler of one event is."""
+"""``/api/v1/events/{event_id}``: where each handler of one event is, and the actions on a
+scheduled event (promote, reschedule, cancel: the operator token)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from uuid import UUID
 
 from fastapi import APIRouter
 
-from .auth import ReaderRole, documented
+from ...application.dead_letter_sweep import DeadLetterFilter, DeadLetterSweep
+from ...ports.dead_letters import DeadLetter
+from ...ports.monitoring import HandlerState
+from .auth import Operator, ReaderRole, documented
+from .browse_schemas import EventActionOut, RescheduleAt, RescheduleIn
 from .errors import ApiError
 from .roles import Access
-from .schemas import ErrorOut, EventStatusOut
+from .schemas import ErrorOut, EventStatusOut, Responses
 from .services import ServicesDep
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
@@ -21,8 +27,9 @@ router = APIRouter(prefix="/api/v1/events", tags=["events"])
     openapi_extra=documented(Access.READ),
 )
 def event_status(event_id: UUID, services: ServicesDep, role: ReaderRole) -> EventStatusOut:
-    """The event's status per handler (state, attempts, timings; the last error only with
-    HEXBUS_SHOW_ERRORS=true). Needs the read or the operator token."""
+    """The event's status per handler (state, attempts, timings, progress, log lines; the
+    last error only with HEXBUS_SHOW_ERRORS=true), and the dead letters of its dead handlers
+    (payload for the operator token only). Needs the read or the operator token."""
     status = services.monitor.event_status(event_id)
     if status is None:
         raise ApiError(
@@ -31,4 +38,62 @@ def event_status(event_id: UUID, services: ServicesDep, role: ReaderRole) -> Eve
             f"no status for event {event_id}: it was never published here, or its status "
             "passed its retention (succeeded statuses are kept the shortest)",
         )
-    return EventStatusOut.from_status(status, services.view(role))
+    letters: list[DeadLetter] = []
+    if any(h.state is HandlerState.DEAD for h in status.handlers):
+        # One pass over the dead letters, only for an event that has some (ADR 0024).
+        where = DeadLetterFilter(event_id=event_id)
+        letters = list(DeadLetterSweep(services.dead_letters).matching(where))
+    return EventStatusOut.from_status(status, services.view(role), letters)
+
+
+NOT_PENDING: Responses = {
+    409: {"model": ErrorOut, "description": "The event is not scheduled (any more)."},
+}
+OPERATE = documented(Access.OPERATE)
+
+
+def _not_pending(event_id: UUID, action: str) -> ApiError:
+    return ApiError(
+        409,
+        "NotScheduled",
+        f"cannot {action} event {event_id}: it is not waiting for a due time (it was never "
+        "published with a delay, is already due and queued or handled, or was cancelled)",
+    )
+
+
+@router.post(
+    "/{event_id}/promote", dependencies=[Operator], responses=NOT_PENDING, openapi_extra=OPERATE
+)
+def promote(event_id: UUID, services: ServicesDep) -> EventActionOut:
+    """Run a scheduled event now: its due time becomes now, and the mover queues it."""
+    now = services.clock.now()
+    if not services.scheduler.reschedule(event_id, at=now):
+        raise _not_pending(event_id, "promote")
+    return EventActionOut(event_id=event_id, action="promoted", due_at=now)
+
+
+@router.post(
+    "/{event_id}/reschedule",
+    dependencies=[Operator],
+    responses=NOT_PENDING,
+    openapi_extra=OPERATE,
+)
+def reschedule(event_id: UUID, body: RescheduleIn, services: ServicesDep) -> EventActionOut:
+    """Move a scheduled event to ``at``, or ``delay_seconds`` from now."""
+    if isinstance(body, RescheduleAt):
+        due = body.at
+    else:
+        due = services.clock.now() + timedelta(seconds=body.delay_seconds)
+    if not services.scheduler.reschedule(event_id, at=due):
+        raise _not_pending(event_id, "reschedule")
+    return EventActionOut(event_id=event_id, action="rescheduled", due_at=due)
+
+
+@router.post(
+    "/{event_id}/cancel", dependencies=[Operator], responses=NOT_PENDING, openapi_extra=OPERATE
+)
+def cancel(event_id: UUID, services: ServicesDep) -> EventActionOut:
+    """Cancel a scheduled event before it is due: none of its handlers will run."""
+    if not services.scheduler.cancel(event_id):
+        raise _not_pending(event_id, "cancel")
+    return EventActionOut(event_id=event_id, action="cancelled", due_at=None)

@@ -7,6 +7,7 @@ constructors so every route converts the same way.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
@@ -295,6 +296,14 @@ class RetriedAllOut(BaseModel):
 # --- events --------------------------------------------------------------------------------
 
 
+class LogLineOut(BaseModel):
+    """A line a handler wrote through ``hexbus.handler_context().log``."""
+
+    at: datetime
+    attempt: int
+    text: str
+
+
 class HandlerStatusOut(BaseModel):
     """One handler's progress with the event."""
 
@@ -307,6 +316,12 @@ class HandlerStatusOut(BaseModel):
     started_at: datetime | None
     duration_ms: float | None
     next_attempt_at: datetime | None
+    progress: float | None = Field(
+        default=None, description="0-100, as the handler last reported it (handler_context)."
+    )
+    log: list[LogLineOut] = Field(
+        default_factory=list, description="The handler's own log lines, oldest first."
+    )
 
     @classmethod
     def from_status(cls, status: HandlerStatus, view: View) -> HandlerStatusOut:
@@ -321,6 +336,10 @@ class HandlerStatusOut(BaseModel):
             started_at=status.started_at,
             duration_ms=_ms(status.duration),
             next_attempt_at=status.next_attempt_at,
+            progress=status.progress,
+            log=[
+                LogLineOut(at=line.at, attempt=line.attempt, text=line.text) for line in status.log
+            ],
         )
 
 
@@ -336,10 +355,17 @@ class EventStatusOut(BaseModel):
     redacted: list[Literal["last_error"]] = Field(
         description="What was left out: handlers' last errors, unless HEXBUS_SHOW_ERRORS."
     )
+    dead_letters: list[DeadLetterOut] = Field(
+        default_factory=list,
+        description="The dead letters of its dead handlers (error, traceback and the event "
+        "as the caller's token may see them): retry one with its id.",
+    )
 
     @classmethod
-    def from_status(cls, status: EventStatus, view: View) -> EventStatusOut:
-        """The port's event status as JSON."""
+    def from_status(
+        cls, status: EventStatus, view: View, dead_letters: Sequence[DeadLetter] = ()
+    ) -> EventStatusOut:
+        """The port's event status as JSON, with the dead letters of its dead handlers."""
         hidden = any(h.last_error and view.error(h.last_error) is None for h in status.handlers)
         return cls(
             event_id=status.event_id,
@@ -349,4 +375,5 @@ class EventStatusOut(BaseModel):
             due_at=status.due_at,
             handlers=[HandlerStatusOut.from_status(h, view) for h in status.handlers],
             redacted=["last_error"] if hidden else [],
+            dead_letters=[DeadLetterOut.from_dead_letter(d, view) for d in dead_letters],
         )

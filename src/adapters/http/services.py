@@ -12,8 +12,12 @@ from typing import TYPE_CHECKING, Annotated
 import attrs
 from fastapi import Depends, Request
 
+from ...application.recurring import RecurringScheduler
 from ...domain.serialization import EventSerializer
+from ...ports.browsing import EventBrowser
+from ...ports.clock import Clock
 from ...ports.dead_letters import DeadLetters
+from ...ports.event_bus import EventScheduler
 from ...ports.monitoring import QueueControl, QueueMonitor
 from ...ports.unit_of_work import OutboxMonitor
 from ...settings import Settings
@@ -38,6 +42,11 @@ class Services:
     dead_letters: DeadLetters
     health: HealthProbe
     serializer: EventSerializer
+    browser: EventBrowser
+    scheduler: EventScheduler
+    recurring: RecurringScheduler
+    clock: Clock
+    """The bus's clock: "now" for promote and reschedule is the scheduler's now."""
     outbox: OutboxMonitor | None = None
     """The PostgreSQL outbox's backlog, when DATABASE_URL is set."""
 
@@ -84,6 +93,10 @@ class Services:
             health=probe,
             serializer=container.serializer(),
             outbox=container.outbox_monitor() if settings.postgres.enabled else None,
+            browser=container.browser(),
+            scheduler=container.scheduler(),
+            recurring=container.recurring(),
+            clock=container.clock(),
         )
 
 

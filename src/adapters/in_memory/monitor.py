@@ -16,6 +16,7 @@ from uuid import UUID
 
 import attrs
 
+from ...application.handler_context import MAX_LOG_LINES
 from ...application.observers import NullObserver
 from ...application.processor import DomainEventsProcessor
 from ...domain.events import DomainEvent
@@ -27,6 +28,7 @@ from ...ports.monitoring import (
     EventStatus,
     HandlerState,
     HandlerStatus,
+    LogLine,
     QueueControl,
     QueueStats,
     UnroutedStats,
@@ -40,6 +42,18 @@ class _Record:
     due_at: datetime | None
     handlers: dict[str, HandlerStatus]
     finished_at: datetime | None = None
+    correlation_id: str | None = None
+    causation_id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Kept:
+    """What the monitor keeps of one event, as the in-memory browser reads it."""
+
+    status: EventStatus
+    finished_at: datetime | None
+    correlation_id: str | None
+    causation_id: str | None
 
 
 class InMemoryMonitor(NullObserver):
@@ -95,7 +109,14 @@ class InMemoryMonitor(NullObserver):
             for spec in self._processor.handlers_for(event.event_type)
         }
         with self._lock:
-            self._records[event.event_id] = _Record(event.event_type, now, result.due_at, handlers)
+            self._records[event.event_id] = _Record(
+                event.event_type,
+                now,
+                result.due_at,
+                handlers,
+                correlation_id=str(event.correlation_id) if event.correlation_id else None,
+                causation_id=str(event.causation_id) if event.causation_id else None,
+            )
             self._expire(now)
 
     def handler_started(self, event: DomainEvent, handler: HandlerSpec, attempt: int) -> None:
@@ -158,6 +179,27 @@ class InMemoryMonitor(NullObserver):
         )
         self._count(handler.queue, now, failed=1)
 
+    def handler_progress(
+        self, event: DomainEvent, handler: HandlerSpec, attempt: int, percent: float
+    ) -> None:
+        """Kept with the handler's status."""
+        self._update(event.event_id, handler, progress=percent)
+
+    def handler_logged(
+        self, event: DomainEvent, handler: HandlerSpec, attempt: int, line: str
+    ) -> None:
+        """Kept with the handler's status, the newest MAX_LOG_LINES."""
+        entry = LogLine(at=self._clock.now(), attempt=attempt, text=line)
+        with self._lock:
+            record = self._records.get(event.event_id)
+            if record is None:
+                return
+            current = record.handlers.get(handler.name) or HandlerStatus(
+                handler=handler.name, queue=handler.queue, state=HandlerState.RUNNING
+            )
+            kept = (*current.log, entry)[-MAX_LOG_LINES:]
+            record.handlers[handler.name] = attrs.evolve(current, log=kept)
+
     def cancelled(self, event_id: UUID) -> None:
         """Every handler of a cancelled event is cancelled."""
         now = self._clock.now()
@@ -185,6 +227,26 @@ class InMemoryMonitor(NullObserver):
                 due_at=record.due_at,
                 handlers=tuple(record.handlers.values()),
             )
+
+    def kept(self) -> list[Kept]:
+        """Every event's record still kept, oldest published first."""
+        with self._lock:
+            self._expire(self._clock.now())
+            return [
+                Kept(
+                    status=EventStatus(
+                        event_id=event_id,
+                        event_type=record.event_type,
+                        published_at=record.published_at,
+                        due_at=record.due_at,
+                        handlers=tuple(record.handlers.values()),
+                    ),
+                    finished_at=record.finished_at,
+                    correlation_id=record.correlation_id,
+                    causation_id=record.causation_id,
+                )
+                for event_id, record in self._records.items()
+            ]
 
     def queue_stats(self) -> list[QueueStats]:
         """Per queue: counters from the records and the minute buckets of the window."""

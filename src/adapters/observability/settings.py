@@ -132,6 +132,13 @@ ALERT_INTERVAL: Final = Setting(
     default=timedelta(seconds=30),
     description="seconds between threshold checks",
 )
+OTEL: Final = Setting(
+    name="HEXBUS_OTEL",
+    parse=boolean,
+    default=False,
+    description="OpenTelemetry spans per publish and per handler run, with the trace context "
+    "carried in the envelope (needs the 'otel' extra; ADR 0025)",
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -153,6 +160,7 @@ class ObservabilitySettings(SettingsGroup):
     alert_min_finished: int = setting(ALERT_MIN_FINISHED)
     alert_period: timedelta = setting(ALERT_PERIOD)
     alert_interval: timedelta = setting(ALERT_INTERVAL)
+    otel: bool = setting(OTEL)
 
     @property
     def log_json(self) -> bool | None:

@@ -122,7 +122,8 @@ def test_describe_shows_the_settings_with_the_webhook_url_redacted() -> None:
 def test_the_container_tells_logs_metrics_and_alerts_about_every_step() -> None:
     container = create_container({})
     kinds = [type(observer) for observer in container.observers()]
-    assert kinds == [LoggingObserver, MetricsObserver, AlertingObserver]
+    # The last is tracing's place, a NullObserver unless HEXBUS_OTEL=true (ADR 0025).
+    assert kinds == [LoggingObserver, MetricsObserver, AlertingObserver, NullObserver]
     assert isinstance(container.alerter(), LogAlerter)
 
 

@@ -168,7 +168,9 @@ def test_a_worker_declares_the_handlers_on_the_queues_it_serves_only() -> None:
     )
     processor.register_handler(OtherContractEvent, print, name="m.report", queue="reports")
 
-    declaration = Declaration.of(processor, ["mail", "mail.high"], broker_id="w1", started=STARTED)
+    declaration = Declaration.of(
+        processor, ["mail", "mail.high"], broker_id="w1", started=STARTED, threads=4
+    )
 
     assert declaration.routes == (
         Route("a.urgent", ContractEvent.event_type, "mail.high"),
@@ -180,4 +182,6 @@ def test_a_worker_declares_the_handlers_on_the_queues_it_serves_only() -> None:
             ["a.urgent", "mail.high", ContractEvent.event_type],
             ["z.mail", "mail", ContractEvent.event_type],
         ],
+        "queues": ["mail", "mail.high"],
+        "threads": 4,
     }

@@ -9,6 +9,7 @@ import pytest
 from hexbus.adapters.clocks import VirtualClock
 from hexbus.adapters.dramatiq.messages import queue_for
 from hexbus.adapters.in_memory import InMemoryEventBus
+from hexbus.adapters.in_memory.monitor import InMemoryMonitor
 from hexbus.application import DomainEventsProcessor
 from hexbus.examples.clinic.adapters import CannedAnalyzer
 from hexbus.examples.clinic.application.analysis import (
@@ -81,3 +82,31 @@ def test_the_same_request_id_twice_is_analysed_once(
     assert second.outcome is PublishOutcome.DUPLICATE
     assert first.event_id == second.event_id
     assert len(analyzer.runs) == 1
+
+
+def test_the_analysis_reports_its_progress_and_steps_on_the_events_status() -> None:
+    clock = VirtualClock(NOW)
+    processor = DomainEventsProcessor()
+    bus = InMemoryEventBus(processor, clock=clock)
+    monitor = InMemoryMonitor(processor, clock, bus.dead_letters)
+    bus.observer.add(monitor)
+    register_analysis_handlers(processor, analyzer=CannedAnalyzer(), event_bus=bus, clock=clock)
+
+    RequestAiAnalysis(bus, clock)(
+        patient_id="pat-1", doctor_id="doc-1", kind="x-ray", request_id="ai-9"
+    )
+
+    requested = bus.assert_published(AiAnalysisRequested)
+    status = monitor.event_status(requested.event_id)
+    assert status is not None
+    routine = next(h for h in status.handlers if h.handler == Names.ANALYSE)
+    assert routine.progress == 100.0
+    assert [line.text for line in routine.log] == [
+        "attempt 1: sending the request to the analyzer",
+        "findings received (60 characters)",
+        "AiAnalysisCompleted published",
+    ]
+    # The lines name steps and sizes, never the patient or the findings.
+    assert not any("pat-1" in line.text or "x-ray" in line.text for line in routine.log)
+    urgent = next(h for h in status.handlers if h.handler == Names.ANALYSE_URGENT)
+    assert (urgent.progress, urgent.log) == (None, ())
