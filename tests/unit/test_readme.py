@@ -31,7 +31,8 @@ def test_the_tour_runs_as_written() -> None:
 
 def _async_blocks() -> list[str]:
     text = README.read_text(encoding="utf-8")
-    section = text[text.index("## Async applications") : text.index("## Operating it")]
+    start = text.index("## Async applications")
+    section = text[start : text.index("\n## ", start)]
     return re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
 
 
