@@ -231,7 +231,9 @@ class DramatiqEventBus:
         due_at = self._due_at(delay, at)
         if due_at is None:
             raise ValueError("reschedule needs delay= or at=")
-        moved = self._reschedule(keys=[self.keys.schedule], args=[str(event_id), _ms(due_at)])
+        moved = self._reschedule(
+            keys=[self.keys.schedule], args=[str(event_id), _ms(due_at), self.keys.schedule_wake]
+        )
         return bool(moved)
 
     # --- operations ------------------------------------------------------------------------
@@ -351,7 +353,16 @@ class DramatiqEventBus:
                 *counted,
                 *(self.keys.stats(r.queue) for r in routes),
             ],
-            [token, ttl, event_id, _ms(due_at), entry, version, event_type if counted else ""],
+            [
+                token,
+                ttl,
+                event_id,
+                _ms(due_at),
+                entry,
+                version,
+                event_type if counted else "",
+                self.keys.schedule_wake,
+            ],
             due_at,
             unrouted=routed is None,
         )

@@ -458,6 +458,7 @@ class Settlement:
                 _ms(now),
                 self._tracking.flag,
                 self._bucket_ttl_ms,
+                self._keys.schedule_wake,
             ],
         )
         delivery.fate = Fate.WAIT if error is None else Fate.RETRY

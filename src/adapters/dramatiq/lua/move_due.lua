@@ -10,7 +10,8 @@
 -- ARGV[11] how long unrouted events are kept, ms
 -- ARGV[12] the key template of a type's kept-event cursors, with <type>
 --
--- Returns how many entries were moved.
+-- Returns {moved, next due ms}: how many entries were moved, and the due time of the earliest
+-- entry left (absent when none is left), so that the mover can sleep until then (ADR 0019).
 --
 -- Why a script: taking an entry and enqueueing its messages must be one step, so that several
 -- movers (one per worker process) never enqueue an entry twice, and a mover that dies midway
@@ -112,4 +113,5 @@ for _, entry in ipairs(due) do
   redis.call('ZREM', KEYS[1], entry)
   redis.call('HDEL', KEYS[2], entry)
 end
-return #due
+local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {#due, head[2]}
