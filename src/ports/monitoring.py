@@ -81,6 +81,9 @@ class QueueStats:
     window: timedelta
     mean_duration: timedelta | None
     paused: bool = False
+    problem: str | None = None
+    """What could not be read for this queue (a Redis key of the wrong type, named with the
+    error): the counts it holds read 0. None when every count was read."""
 
     @property
     def throughput_per_minute(self) -> float:

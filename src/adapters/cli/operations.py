@@ -185,6 +185,7 @@ def stats_json(
                 "mean_duration_ms": milliseconds(s.mean_duration),
                 "failure_rate": round(s.failure_rate, 4),
                 "paused": s.paused,
+                "problem": s.problem,
             }
             for s in stats
         ],
@@ -206,7 +207,7 @@ def stats_table(stats: list[QueueStats]) -> Table:
         "mean ms",
         "paused",
         title=f"hexbus queues at {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC",
-        caption=None if stats else "no queues yet: register handlers (--app) or start a worker",
+        caption=_caption(stats),
     )
     for s in stats:
         mean = milliseconds(s.mean_duration)
@@ -223,6 +224,15 @@ def stats_table(stats: list[QueueStats]) -> Table:
             "[yellow]paused[/]" if s.paused else "no",
         )
     return table
+
+
+def _caption(stats: list[QueueStats]) -> str | None:
+    if not stats:
+        return "no queues yet: register handlers (--app) or start a worker"
+    problems = [f"{s.queue}: {s.problem}" for s in stats if s.problem]
+    if not problems:
+        return None
+    return escape("could not read (counted as 0): " + "; ".join(problems))
 
 
 def unrouted_table(unrouted: list[UnroutedStats]) -> Table:

@@ -44,6 +44,7 @@ class Scripts:
     record_tick: Script
     ack: Script
     put_back: Script
+    queue_stats: Script
 
     @classmethod
     def register(cls, client: redis.Redis) -> Scripts:

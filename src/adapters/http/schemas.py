@@ -77,6 +77,11 @@ class QueueStatsOut(BaseModel):
     failure_rate: float = Field(description="failed / (succeeded + failed) in the window.")
     paused: bool
     health: Badge
+    problem: str | None = Field(
+        default=None,
+        description="What could not be read for this queue (a Redis key of the wrong type): "
+        "the counts it holds read 0. Null when every count was read.",
+    )
 
     @classmethod
     def from_stats(cls, stats: QueueStats, thresholds: Thresholds) -> QueueStatsOut:
@@ -96,6 +101,7 @@ class QueueStatsOut(BaseModel):
             failure_rate=round(stats.failure_rate, 4),
             paused=stats.paused,
             health=badge(stats, thresholds),
+            problem=stats.problem,
         )
 
 
