@@ -8,7 +8,7 @@ redis-server whose URL it is given, printing one JSON line of results on stdout:
   vs_bullmq_python.py SYSTEM latency --url URL --samples S --warmup W --gap-ms G --signal KEY
   vs_bullmq_python.py hexbus fill --url URL --count N [--delay-ms D] [--namespace NS]
   vs_bullmq_python.py hexbus lateness --url URL --samples M --lead-ms L --spacing-ms S
-                      --signal KEY
+                      --signal KEY [--burst 1]
   vs_bullmq_python.py hexbus stats --url URL --calls C [--namespace NS]
   vs_bullmq_python.py hexbus envelope
 
@@ -331,16 +331,19 @@ def due_at(due_ms: int) -> datetime:
 
 def lateness(args: argparse.Namespace) -> None:
     """``samples`` events, one every ``spacing_ms``, each published due ``lead_ms`` ahead
-    (``publish(at=)`` to the millisecond); lateness = handler start - due, in ms."""
+    (``publish(at=)`` to the millisecond); with ``--burst 1``, published back to back, all due
+    at the same millisecond, ``lead_ms`` after the first. Lateness = handler start - due, in
+    ms."""
     bus = Hexbus(args.url).bus
     signals = redis.Redis.from_url(args.url)
     dues: dict[str, float] = {}
     start = time.time() + 0.1
+    burst_due = int(start * 1000) + args.lead_ms
     for i in range(args.samples):
         pause = start + i * args.spacing_ms / 1000 - time.time()
-        if pause > 0:
+        if pause > 0 and not args.burst:
             time.sleep(pause)
-        due_ms = int(time.time() * 1000) + args.lead_ms
+        due_ms = burst_due if args.burst else int(time.time() * 1000) + args.lead_ms
         n = label("d", i)
         bus.publish(BenchJob(n=n), at=due_at(due_ms))
         dues[n] = due_ms
@@ -383,6 +386,7 @@ def main() -> None:
     parser.add_argument("--lead-ms", type=int, default=1000)
     parser.add_argument("--spacing-ms", type=float, default=5.0)
     parser.add_argument("--give-up-ms", type=int, default=30_000)
+    parser.add_argument("--burst", type=int, default=0)
     parser.add_argument("--calls", type=int, default=1_000)
     parser.add_argument("--namespace")
     args = parser.parse_args()
