@@ -94,6 +94,7 @@ class Hexbus:
         # Imported here: the container takes seconds to import, and raw Dramatiq's processes
         # need none of hexbus's adapters.
         from hexbus.container import create_container  # noqa: PLC0415
+        from hexbus.testing.dramatiq_harness import declare_routes  # noqa: PLC0415
 
         env = {"USE_QUEUE_EVENT_BUS": "true", "REDIS_URL": url}
         if namespace:
@@ -103,7 +104,12 @@ class Hexbus:
         def noop(event: BenchJob) -> None:
             on_job(event.n)
 
-        self.container.processor().register_handler(BenchJob, noop, name=HANDLER, queue=QUEUE)
+        processor = self.container.processor()
+        processor.register_handler(BenchJob, noop, name=HANDLER, queue=QUEUE)
+        # Routes declared as the worker that serves them declares them (ADR 0015): publishing
+        # before a worker has started queues the events for it instead of keeping them as
+        # unrouted, as BullMQ's and Dramatiq's jobs wait in their queues.
+        declare_routes(self.container.redis_client(), self.container.redis_keys(), processor)
         self.bus = self.container.event_bus()
 
     def jobs(self, count: int, prefix: str) -> list[BenchJob]:
@@ -309,7 +315,11 @@ def fill(args: argparse.Namespace) -> None:
         jobs = hexbus.jobs(min(FILL_BATCH, args.count - offset), "f")
         if args.delay_ms:
             due = bus._due_at(timedelta(milliseconds=args.delay_ms), None)
-            assert all(bus._run_pipeline([bus._prepare(job, due) for job in jobs]))
+            table = bus._table.current()
+            calls = [
+                bus._prepare(job, bus._envelope(job), due, table, uuid.uuid4().hex) for job in jobs
+            ]
+            assert all(reply == 1 for reply in bus._run_pipeline(calls))
         else:
             bus.publish_all(jobs)
     seconds = time.perf_counter() - started

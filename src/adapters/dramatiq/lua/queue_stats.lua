@@ -14,9 +14,17 @@
 -- stats call costs the same one trip with 10 or 1,000,000 events waiting. It only reads.
 -- Each read is a pcall: a key of the wrong type spoils only the figure it holds, which reads
 -- 0 and is named in its queue's last value; it never fails the call for every queue.
-local function fill(template, values)
-  return (string.gsub(template, '<([%a_]+)>', values))
+-- A template with one hole, as a function of the hole's value: concatenation, not gsub, which
+-- would cost more than the reads themselves for the window's buckets.
+local function filler(template, hole)
+  local at = string.find(template, hole, 1, true)
+  local head, tail = string.sub(template, 1, at - 1), string.sub(template, at + #hole)
+  return function(value) return head .. value .. tail end
 end
+local queue_key = filler(ARGV[4], '<queue>')
+local counters_key = filler(ARGV[5], '<queue>')
+local bucket_of = filler(ARGV[6], '<queue>')
+local acks_of = filler(ARGV[7], '<broker>')
 local function read(problems, command, key, ...)
   local reply = redis.pcall(command, key, ...)
   if type(reply) == 'table' and reply['err'] then
@@ -46,21 +54,22 @@ for _, queue in ipairs(queues) do
   for _, problem in ipairs(shared) do
     problems[#problems + 1] = problem
   end
-  local named = {queue = queue}
-  local waiting = read(problems, 'LLEN', fill(ARGV[4], named)) or 0
-  local counters = read(problems, 'HMGET', fill(ARGV[5], named), 'scheduled', 'dead') or {}
+  local waiting = read(problems, 'LLEN', queue_key(queue)) or 0
+  local counters = read(problems, 'HMGET', counters_key(queue), 'scheduled', 'dead') or {}
   local paused = read(problems, 'SISMEMBER', KEYS[3], queue) or 0
   local succeeded, failed, duration = 0, 0, 0
+  local bucket = filler(bucket_of(queue), '<minute>')
   for minute = first, last do
-    local bucket = fill(ARGV[6], {queue = queue, minute = tostring(minute)})
-    local work = read(problems, 'HMGET', bucket, 'succeeded', 'failed', 'duration_ms') or {}
+    local work = read(problems, 'HMGET', bucket(minute), 'succeeded', 'failed', 'duration_ms')
+      or {}
     succeeded = succeeded + (tonumber(work[1]) or 0)
     failed = failed + (tonumber(work[2]) or 0)
     duration = duration + (tonumber(work[3]) or 0)
   end
   local running = 0
   for _, broker in ipairs(brokers) do
-    running = running + (read(problems, 'SCARD', fill(ARGV[7], {broker = broker, queue = queue})) or 0)
+    local acks = filler(acks_of(broker), '<queue>')(queue)
+    running = running + (read(problems, 'SCARD', acks) or 0)
   end
   local n = #result
   result[n + 1] = queue
