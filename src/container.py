@@ -204,6 +204,7 @@ class Container(containers.DeclarativeContainer):
             unrouted_retention=settings.provided.unrouted_retention,
         ),
         tracking=tracking,
+        max_worker_deaths=settings.provided.worker.max_worker_deaths,
     )
     in_memory_monitor = providers.Singleton(
         InMemoryMonitor,

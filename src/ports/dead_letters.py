@@ -22,6 +22,12 @@ class DeadLetterReason(Enum):
     """The event's payload is encrypted with a key the worker does not have (or was altered)."""
     UNKNOWN_HANDLER = "unknown_handler"
     """The message names a handler this process does not have."""
+    WORKER_DIED = "worker_died"
+    """The worker process died while handling it, as many times as the limit allows (a
+    handler that crashes its process: a segfault, the OOM killer, ``os._exit``)."""
+    UNSETTLEABLE = "unsettleable"
+    """A step of its delivery was refused by the store, and would be again (a key holding the
+    wrong type): its fate could not be written any other way."""
 
 
 @attrs.frozen(kw_only=True)

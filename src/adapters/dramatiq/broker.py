@@ -3,9 +3,16 @@
 Dramatiq's consumer fetches message bodies without their ids, so a body it cannot decode
 cannot be acked or moved: it stays in the acks set with the rest of its batch until the process
 dies, and comes back to do it again (see docs/research). hexbus's consumer fetches ids with
-bodies (``fetch.lua``) and hands anything it cannot deliver (undecodable, wrong queue, unknown
-actor, or nacked) to the :class:`~.settlement.Settlement`, which dead-letters it, so a worker
-never chokes.
+bodies (``fetch.lua``), reads each with :mod:`.intake`, and hands anything it cannot deliver
+(with the reason: an empty or unreadable body, a bad id, options or arguments, another queue,
+or nacked) to the :class:`~.settlement.Settlement`, which dead-letters it, so a worker never
+chokes and the items fetched with a bad one go on (ADR 0018).
+
+What the consumer holds is known to the broker, per queue (:class:`InFlight`), across the
+consumers Dramatiq makes after each reconnect; each new consumer first reconciles its acks set
+with it (``reconcile.lua``), so ids a fetch moved whose reply was lost go back to the queue
+(ADR 0017). A queue whose keys hold the wrong type is reported and skipped, never the
+others.
 
 Everything it hands out is settled by the settlement before Dramatiq calls :meth:`ack` (the
 actor reports every outcome there, ADR 0012), so ``ack`` only frees the prefetch slot: no
@@ -18,20 +25,57 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import logging
 import threading
+import time
 from collections.abc import Iterable
 from typing import Any
 
 import redis
 from dramatiq.broker import Consumer, MessageProxy
 from dramatiq.brokers.redis import RedisBroker
-from dramatiq.errors import ConnectionClosed, DecodeError
+from dramatiq.errors import ConnectionClosed
 from dramatiq.message import Message
 
 from ...ports.clock import Clock
+from . import intake
+from .connection import TRANSIENT
 from .keys import RedisKeys
 from .scripts import Scripts
 from .settlement import Settlement
+
+log = logging.getLogger("hexbus.worker")
+
+REPORT_EVERY: float = 60.0
+"""Seconds between two reports of the same broken queue (a wrong-typed key)."""
+
+
+class InFlight:
+    """The ids of one queue this process has handed to its threads and not yet settled.
+
+    Kept by the broker, not the consumer: Dramatiq makes a new consumer after a connection
+    error while the old one's messages are still running, and the new one must not give
+    those back.
+    """
+
+    def __init__(self) -> None:
+        self._ids: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, redis_id: str) -> None:
+        with self._lock:
+            self._ids.add(redis_id)
+
+    def discard(self, redis_id: str) -> None:
+        with self._lock:
+            self._ids.discard(redis_id)
+
+    def snapshot(self) -> list[str]:
+        with self._lock:
+            return list(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
 
 
 class HexbusRedisBroker(RedisBroker):
@@ -67,6 +111,50 @@ class HexbusRedisBroker(RedisBroker):
         self.hexbus_scripts = Scripts.register(client)
         self.hexbus_settlement = settlement
         self.hexbus_clock = clock
+        self._in_flight: dict[str, InFlight] = collections.defaultdict(InFlight)
+        self._reported: dict[str, float] = {}
+
+    def in_flight(self, queue: str) -> InFlight:
+        """What this process holds of ``queue``."""
+        return self._in_flight[queue]
+
+    def reconcile(self, queue: str, prefetched: Iterable[str] = ()) -> int:
+        """Give back to ``queue``'s head whatever this broker's acks set of it holds that is
+        neither handed to a thread nor in ``prefetched``; returns how many went back."""
+        keys = self.hexbus_keys
+        held = [*self.in_flight(queue).snapshot(), *prefetched]
+        returned = int(
+            self.hexbus_scripts.reconcile(
+                keys=[
+                    keys.acks(self.broker_id, queue),
+                    keys.messages(queue),
+                    keys.queue(queue),
+                    keys.wake(queue),
+                ],
+                args=held,
+            )
+        )
+        if returned:
+            log.warning(
+                "gave %d message(s) of %s back: in this worker's acks set but held by none "
+                "of its threads (a fetch whose reply was lost)",
+                returned,
+                queue,
+            )
+        return returned
+
+    def report_broken(self, queue: str, error: redis.ResponseError) -> None:
+        """Log that ``queue`` cannot be consumed, at most once per :data:`REPORT_EVERY`."""
+        now = time.monotonic()
+        if now - self._reported.get(queue, -REPORT_EVERY) >= REPORT_EVERY:
+            self._reported[queue] = now
+            log.error(
+                "queue %s cannot be consumed: %s; its other keys and every other queue go on; "
+                "fix or delete the key (reported once per %gs)",
+                queue,
+                error,
+                REPORT_EVERY,
+            )
 
     @property
     def consumer_class(self) -> type[HexbusConsumer]:
@@ -75,7 +163,7 @@ class HexbusRedisBroker(RedisBroker):
 
 
 class HexbusConsumer(Consumer):
-    """Consumes one queue: prefetches ids with bodies, never lets a bad body stall it."""
+    """Consumes one queue: prefetches ids with bodies, never lets a bad item stall it."""
 
     def __init__(self, broker: HexbusRedisBroker, queue_name: str, prefetch: int, timeout: int):
         self.broker = broker
@@ -90,13 +178,15 @@ class HexbusConsumer(Consumer):
             keys.acks(broker.broker_id, queue_name),
             keys.heartbeats,
             keys.paused,
+            keys.acks_registry,
         ]
         self._wake = keys.wake(queue_name)
         self._settlement = broker.hexbus_settlement
         self._clock = broker.hexbus_clock
-        self._cache: collections.deque[tuple[str, bytes | None]] = collections.deque()
-        self._outstanding: set[str] = set()
-        self._misses = 0
+        self._actors = frozenset(broker.actors)
+        self._cache: collections.deque[tuple[bytes | str, bytes | None]] = collections.deque()
+        self._held = broker.in_flight(queue_name)
+        self._reconciled = False
         # Set when a message is acked, nacked or requeued: a consumer whose prefetch is full
         # waits on it, so it fetches again the moment a thread frees up instead of sleeping.
         self._room = threading.Event()
@@ -105,23 +195,31 @@ class HexbusConsumer(Consumer):
 
     def __next__(self) -> MessageProxy | None:
         try:
+            if not self._reconciled:
+                # At start and after every reconnect (Dramatiq makes a new consumer then).
+                self.broker.reconcile(self.queue_name)
+                self._reconciled = True
             while True:
                 if not self._cache and not self._fill():
                     self._wait_for_work()
                     return None
-                redis_id, body = self._cache.popleft()
-                self._misses = 0
-                message = self._decode(redis_id, body)
+                raw_id, body = self._cache.popleft()
+                message = self._admit(raw_id, body)
                 if message is not None:
-                    self._outstanding.add(redis_id)
                     return MessageProxy(message)
-        except redis.ConnectionError as error:
+        except TRANSIENT as error:
             raise ConnectionClosed(error) from None  # type: ignore[no-untyped-call]
+        except redis.ResponseError as error:
+            # A key of this queue holds the wrong type (the scripts check before writing, so
+            # nothing was taken): this queue waits, reported; the others go on.
+            self.broker.report_broken(self.queue_name, error)
+            time.sleep(max(self.timeout / 1000, 0.1))
+            return None
 
     def ack(self, message: MessageProxy) -> None:
         # The settlement already wrote this message's fate, acking it in the same script (or
         # put it back): all that is left is the prefetch slot it held.
-        self._outstanding.discard(message.options["redis_message_id"])
+        self._held.discard(message.options["redis_message_id"])
         self._room.set()
 
     def nack(self, message: MessageProxy) -> None:
@@ -133,25 +231,29 @@ class HexbusConsumer(Consumer):
                 self.queue_name, redis_id, message.encode(), "nacked by the Dramatiq worker"
             )
         finally:
-            self._outstanding.discard(redis_id)
+            self._held.discard(redis_id)
             self._room.set()
 
     def requeue(self, messages: Iterable[MessageProxy]) -> None:
         ids = [m.options["redis_message_id"] for m in messages]
-        self._requeue(ids)
+        if ids:
+            self.broker.do_requeue(self.queue_name, *ids)
+        for redis_id in ids:
+            self._held.discard(redis_id)
+        self._room.set()
 
     def close(self) -> None:
-        # Prefetched but never handed out: back to the queue now, not after a recovery.
-        ids = [redis_id for redis_id, _ in self._cache]
+        # Prefetched but never handed out: back to the head of the queue now, not after a
+        # recovery. On failure they stay in our acks set, and the next consumer's reconcile
+        # (or recovery, once our heartbeat stops) returns them.
         self._cache.clear()
-        # On failure they stay in our acks set; recovery returns them once our heartbeat stops.
         with contextlib.suppress(redis.RedisError):
-            self._requeue(ids)
+            self.broker.reconcile(self.queue_name)
 
     # --- internals -------------------------------------------------------------------------
 
     def _fill(self) -> bool:
-        room = self.prefetch - len(self._outstanding)
+        room = self.prefetch - len(self._held)
         if room <= 0:
             return False
         now_ms = int(self._clock.now().timestamp() * 1000)
@@ -159,48 +261,33 @@ class HexbusConsumer(Consumer):
             keys=self._fetch_keys, args=[room, self.broker.broker_id, now_ms, self.queue_name]
         )
         for i in range(0, len(flat), 2):
-            redis_id = flat[i].decode() if isinstance(flat[i], bytes) else str(flat[i])
-            self._cache.append((redis_id, flat[i + 1] or None))
+            self._cache.append((flat[i], flat[i + 1] if flat[i + 1] is not None else None))
         return bool(flat)
 
     def _wait_for_work(self) -> None:
         # Block on the queue's doorbell rather than polling with growing sleeps: a message
         # published to an idle queue is picked up in about a round trip, not up to a second.
         # When our prefetch is full there is nothing to wait for but our own threads.
-        if len(self._outstanding) >= self.prefetch:
+        if len(self._held) >= self.prefetch:
             self._room.clear()
-            if len(self._outstanding) >= self.prefetch:
+            if len(self._held) >= self.prefetch:
                 self._room.wait(timeout=0.05)
             return
         seconds = max(self.timeout / 1000, 0.1)
         self.broker.client.blpop([self._wake], timeout=seconds)
 
-    def _decode(self, redis_id: str, body: bytes | None) -> Message[Any] | None:
+    def _admit(self, raw_id: bytes | str, body: bytes | None) -> Message[Any] | None:
+        """The message to hand out, held from now on; or None, the item settled here."""
+        redis_id = intake.read_id(raw_id)
+        if isinstance(redis_id, intake.Refused):
+            self._settlement.quarantine(self.queue_name, raw_id, body, redis_id.reason)
+            return None
         if body is None:  # acked or recovered elsewhere meanwhile: nothing to run
-            self.broker.do_ack(self.queue_name, redis_id)
+            self._settlement.drop(self.queue_name, redis_id)
             return None
-        try:
-            message = Message.decode(body)
-        except DecodeError as error:
-            self._settlement.quarantine(
-                self.queue_name, redis_id, body, f"undecodable: {error.error}"
-            )
+        read = intake.read(body, queue=self.queue_name, redis_id=redis_id, actors=self._actors)
+        if isinstance(read, intake.Refused):
+            self._settlement.quarantine(self.queue_name, redis_id, body, read.reason)
             return None
-        if message.queue_name != self.queue_name:
-            reason = f"queue_name {message.queue_name!r} does not match queue {self.queue_name!r}"
-            self._settlement.quarantine(self.queue_name, redis_id, body, reason)
-            return None
-        if message.actor_name not in self.broker.actors:
-            reason = f"no actor named {message.actor_name!r} in this worker"
-            self._settlement.quarantine(self.queue_name, redis_id, body, reason)
-            return None
-        if message.options.get("redis_message_id") != redis_id:
-            message.options["redis_message_id"] = redis_id  # ack must address what we fetched
-        return message
-
-    def _requeue(self, ids: list[str]) -> None:
-        if ids:
-            self.broker.do_requeue(self.queue_name, *ids)
-        for redis_id in ids:
-            self._outstanding.discard(redis_id)
-        self._room.set()
+        self._held.add(redis_id)
+        return read

@@ -65,12 +65,14 @@ class RedisDeadLetters:
         *,
         acks: str,
         messages: str,
-        redis_id: str,
+        runs: str,
+        redis_id: str | bytes,
         counts_as_failure: bool = True,
     ) -> None:
         """Keep ``dead_letter`` and ack the message it came from, in one script.
 
-        Also counts it against its queue, and marks the handler dead in the event's status.
+        Also counts it against its queue, marks the handler dead in the event's status, and
+        clears the message's start count (``runs``, ADR 0017).
         """
         now = self._clock.now()
         horizon = now - self.retention
@@ -84,6 +86,7 @@ class RedisDeadLetters:
                 self._keys.stats(queue),
                 self._keys.stats_bucket(queue, minute_of(now)),
                 self._keys.status(dead_letter.event_id or "none"),
+                runs,
             ],
             args=[
                 redis_id,

@@ -62,12 +62,13 @@ class Deliverer:
         try:
             self._deliver(handler_name, envelope, delivery)
         except Exception as error:
-            # Redis unreachable, or a bug of ours (the runner keeps the handler's own errors):
-            # the settlement puts the message back rather than let Dramatiq's ack lose it.
-            self._settlement.put_back(delivery, error)
+            # Redis unreachable or refusing a step, workers that died running it, or a bug of
+            # ours (the runner keeps the handler's own errors): the settlement decides (put
+            # back, or dead letter) rather than let Dramatiq's ack lose it.
+            self._settlement.put_back(delivery, error, envelope)
         except BaseException as error:
             # An interruption (a timeout landing after the handler, shutdown): same, then on.
-            self._settlement.put_back(delivery, error)
+            self._settlement.put_back(delivery, error, envelope)
             if not isinstance(error, DeadlineExceeded):
                 raise
 

@@ -30,6 +30,8 @@ key                        type   holds                                       re
 {ns}:stats:{queue}:{min}   HASH   succeeded, failed, dead, duration_ms / min  2 h
 {ns}:paused                SET    paused queue names                          until resumed
 {ns}:queues                SET    every queue a worker has served             permanent
+{ns}:acks:registry         SET    '<broker>|<queue>' of every acks set in use  until recovered
+{ns}:runs:{queue}          HASH   message id -> handler starts not settled    until settled
 {ns}:routes:table          HASH   handler -> queue|since|owner|started|type   until pruned
 {ns}:routes:version        STRING route table version (a fresh token)         permanent
 {ns}:routes:seen           ZSET   handler -> last declared (ms)               until pruned
@@ -184,6 +186,18 @@ class RedisKeys:
     def queues(self) -> str:
         """Every queue some worker served: lets recovery visit them without KEYS."""
         return f"{self.namespace}:queues"
+
+    @property
+    def acks_registry(self) -> str:
+        """``<broker>|<queue>`` of every acks set a fetch wrote to and recovery has not yet
+        emptied: recovery finds in-flight messages of any broker through it, a broker whose
+        heartbeat is gone included, without SCAN (ADR 0017)."""
+        return f"{self.namespace}:acks:registry"
+
+    def runs(self, queue: str) -> str:
+        """Message id -> how many times a handler started on it without its run being settled:
+        each count past the first is a worker that died while handling it (ADR 0017)."""
+        return f"{self.namespace}:runs:{queue}"
 
     # --- routes: the subscriptions workers declare (ADR 0015) -------------------------------
 

@@ -7,7 +7,10 @@
   move into their queues (``move_due.lua``; safe with any number of movers). It sleeps until
   the next due time and is woken by an earlier one (:mod:`.mover`, ADR 0019).
 * Recovery: every ``recover_interval``, the in-flight messages of brokers whose heartbeat is
-  older than ``heartbeat_timeout`` go back to the head of their queues (``recover.lua``).
+  older than ``heartbeat_timeout``, or gone, go back to the head of their queues
+  (``recover.lua``). Their acks sets are found through ``{ns}:acks:registry``, which every
+  fetch adds to, so a broker whose heartbeat was deleted is recovered too (ADR 0017). A queue
+  whose keys hold the wrong type is skipped and reported; every other one is recovered.
 * Routes (a worker's, ADR 0015): at start and with every heartbeat the process declares the
   routes of the handlers it serves (``declare_routes.lua``, which also hands kept unrouted
   events to the routes of their type), removes the routes no worker declared for
@@ -119,6 +122,7 @@ class Maintenance:
         ]
         self._stopped = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._reported: frozenset[str] = frozenset()
 
     def start(self) -> None:
         """Announce the queues and the routes, and start the loops.
@@ -165,7 +169,12 @@ class Maintenance:
         pipe = self._client.pipeline(transaction=False)
         for queue in self._queues:
             pipe.scard(self._keys.acks(self._broker_id, queue))
-        in_flight = sum(int(n) for n in pipe.execute())
+        counts = [int(n) for n in pipe.execute()]
+        pairs = zip(self._queues, counts, strict=True)
+        empty = [f"{self._broker_id}|{queue}" for queue, n in pairs if not n]
+        if empty:
+            self._client.srem(self._keys.acks_registry, *empty)
+        in_flight = sum(counts)
         if in_flight:
             log.warning(
                 "%d message(s) still in flight at exit: recovery returns them once this "
@@ -236,16 +245,36 @@ class Maintenance:
             self._routes.trim_unrouted()
 
     def recover(self) -> int:
-        """Give dead brokers' in-flight messages back; returns how many."""
-        recovered = int(
-            self._scripts.recover(
-                keys=[self._keys.heartbeats, self._keys.queues, self._keys.route_workers],
-                args=[self._now_ms(), *self._recover_args],
-            )
+        """Give dead brokers' in-flight messages back; returns how many.
+
+        An acks set whose queue has a key of the wrong type is left (and logged, once each
+        time the set of such problems changes); all others are recovered."""
+        reply = self._scripts.recover(
+            keys=[
+                self._keys.heartbeats,
+                self._keys.queues,
+                self._keys.route_workers,
+                self._keys.acks_registry,
+            ],
+            args=[self._now_ms(), *self._recover_args],
         )
+        recovered = int(reply[0])
+        problems = frozenset(
+            p.decode("utf-8", "backslashreplace") if isinstance(p, bytes) else str(p)
+            for p in reply[1:]
+        )
+        if problems != self._reported:
+            for problem in sorted(problems - self._reported):
+                log.error("cannot recover the in-flight messages of %s; fix the key", problem)
+            self._reported = problems
         if recovered:
             log.warning("recovered %d in-flight message(s) of dead workers", recovered)
         return recovered
+
+    @property
+    def recovery_problems(self) -> frozenset[str]:
+        """The acks sets the last recovery could not empty, each with its reason."""
+        return self._reported
 
     def _loop(self, interval: timedelta, step: object) -> None:
         seconds = interval.total_seconds()

@@ -8,6 +8,7 @@ window, never on the number of events.
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -32,6 +33,8 @@ from .messages import queue_for
 from .routes import RedisRoutes
 from .scripts import Scripts
 from .tracking import Tracking, minute_of
+
+log = logging.getLogger("hexbus.monitor")
 
 
 class RedisQueueMonitor:
@@ -236,6 +239,8 @@ class RedisQueueMonitor:
                     problem=problem.decode() or None,
                 )
             )
+            if problem:
+                log.warning("counts of queue %s could not be read: %s", queue.decode(), problem)
         return stats
 
     @translated

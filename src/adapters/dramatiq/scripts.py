@@ -38,6 +38,7 @@ class Scripts:
     start: Script
     reschedule: Script
     fetch: Script
+    reconcile: Script
     recover: Script
     rate_limit: Script
     complete: Script

@@ -343,6 +343,14 @@ CRASH_LOOP_WINDOW: Final = Setting(
     description="seconds in which HEXBUS_CRASH_LOOP_EXITS exits of one worker process are a "
     "crash loop",
 )
+MAX_WORKER_DEATHS: Final = Setting(
+    name="HEXBUS_MAX_WORKER_DEATHS",
+    parse=whole(low=1, high=1000),
+    default=3,
+    description="times a worker process may die (SIGKILL, segfault, out of memory, os._exit) "
+    "while running one message before that message is dead-lettered with reason 'worker died "
+    "while handling it N times', instead of being run again",
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -358,6 +366,7 @@ class WorkerSettings(SettingsGroup):
     shutdown_timeout: timedelta = setting(SHUTDOWN_TIMEOUT)
     crash_loop_exits: int = setting(CRASH_LOOP_EXITS)
     crash_loop_window: timedelta = setting(CRASH_LOOP_WINDOW)
+    max_worker_deaths: int = setting(MAX_WORKER_DEATHS)
     route_grace: timedelta = setting(ROUTE_GRACE)
 
     def __attrs_post_init__(self) -> None:

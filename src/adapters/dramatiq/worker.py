@@ -80,6 +80,7 @@ class WorkerRuntime:
         idle_timeout: timedelta = timedelta(seconds=1),
         tracking: Tracking | None = None,
         broker_id: str | None = None,
+        max_worker_deaths: int = 3,
     ) -> None:
         if threads < 1:
             raise ValueError("a worker needs at least one thread")
@@ -112,6 +113,7 @@ class WorkerRuntime:
             dead_letters=self.dead_letters,
             retention=retention,
             tracking=tracking,
+            max_worker_deaths=max_worker_deaths,
         )
         self.watchdog = Watchdog()
         self.deliverer = Deliverer(
@@ -184,6 +186,11 @@ class WorkerRuntime:
         # A thread still waiting for Redis to put a message back gives up: it stays in flight.
         self.settlement.stop()
         self.maintenance.stop()
+        # Whatever our acks sets hold that no thread still runs goes back to its queue now
+        # (prefetched, or a fetch whose reply was lost): a clean stop leaves nothing behind.
+        for queue in self.queues:
+            with contextlib.suppress(redis.RedisError):
+                self.broker.reconcile(queue)
         # Only when nothing is left in flight; if Redis is away, the heartbeat expires and
         # recovery returns whatever our acks sets still hold (and drops our declaration).
         with contextlib.suppress(redis.RedisError):

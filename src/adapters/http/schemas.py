@@ -205,7 +205,8 @@ class DeadLetterOut(BaseModel):
 
     id: str
     reason: str = Field(
-        description="retries_exhausted, non_retryable, undecodable, undecryptable, unknown_handler"
+        description="retries_exhausted, non_retryable, undecodable, undecryptable, "
+        "unknown_handler, worker_died, unsettleable"
     )
     queue: str
     handler: str | None

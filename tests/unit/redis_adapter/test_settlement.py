@@ -25,9 +25,10 @@ from hexbus import DomainEvent, DomainEventsProcessor, NullObserver, RateLimit, 
 from hexbus.adapters.clocks import VirtualClock
 from hexbus.adapters.dramatiq.dead_letters import RedisDeadLetters
 from hexbus.adapters.dramatiq.delivery import Deliverer
+from hexbus.adapters.dramatiq.intake import MAX_KEPT_BODY
 from hexbus.adapters.dramatiq.keys import RedisKeys
 from hexbus.adapters.dramatiq.messages import build_message
-from hexbus.adapters.dramatiq.settlement import Delivery, Fate, Settlement
+from hexbus.adapters.dramatiq.settlement import Delivery, Fate, Settlement, WorkerDeaths
 from hexbus.application.delivery import DONE, SKIPPED, AttemptOutcome, AttemptResult, HandlerRunner
 from hexbus.domain.serialization import EventSerializer
 from hexbus.ports.dead_letters import DeadLetter, DeadLetterReason
@@ -169,7 +170,10 @@ def test_the_ledger_is_start_before_and_complete_after_with_this_workers_acks_se
         KEYS.done(event.event_id),
         KEYS.status(event.event_id),
         KEYS.published(event.event_id),
+        KEYS.runs("payments"),
     ]
+    assert start.args[6:] == [delivery.redis_id, 3], "the message's id and the deaths limit"
+    assert complete.keys[6] == KEYS.runs("payments"), "a settled run clears its start count"
     assert complete.keys[1] == KEYS.acks(BROKER, "payments")
     assert complete.keys[2] == KEYS.messages("payments")
     assert complete.args[4] == 12
@@ -202,7 +206,11 @@ def test_a_handler_that_already_succeeded_is_acked_by_the_settlement() -> None:
     assert delivery.begin() is True
     w.settlement.settle(delivery, event, spec, SKIPPED, envelope_of(event))
     assert w.scripts.names == ["start", "ack"]
-    assert w.scripts.calls[1].keys == [KEYS.acks(BROKER, "payments"), KEYS.messages("payments")]
+    assert w.scripts.calls[1].keys == [
+        KEYS.acks(BROKER, "payments"),
+        KEYS.messages("payments"),
+        KEYS.runs("payments"),
+    ]
     assert delivery.fate is Fate.SKIPPED
 
 
@@ -289,6 +297,7 @@ def test_put_back_retries_until_redis_answers() -> None:
         KEYS.messages("payments"),
         KEYS.queue("payments"),
         KEYS.wake("payments"),
+        KEYS.runs("payments"),
     ]
     assert delivery.fate is Fate.PUT_BACK
 
@@ -379,3 +388,50 @@ def test_an_unknown_handler_is_dead_lettered_without_running_anything() -> None:
     deliver(w, Paid(), handler="unit.nobody")
     assert w.scripts.names == ["dead_letter"]
     assert [d.reason for d in w.observer.dead] == [DeadLetterReason.UNKNOWN_HANDLER]
+
+
+def test_a_message_whose_workers_died_too_often_is_dead_lettered_instead_of_run() -> None:
+    w = world()
+    register(w)
+    event = Paid()
+    delivery = w.delivery(event)
+    w.scripts.script("start").answers.append(-3)  # start.lua: 3 starts never settled
+    with pytest.raises(WorkerDeaths) as raised:
+        delivery.begin()
+    w.settlement.put_back(delivery, raised.value, envelope_of(event))
+    assert w.scripts.names == ["start", "dead_letter"]
+    [dead] = w.observer.dead
+    assert dead.reason is DeadLetterReason.WORKER_DIED
+    assert dead.error == "worker died while handling it 3 times"
+    assert dead.handler == "unit.pay"
+    assert dead.event_id == event.event_id
+    assert w.scripts.calls[1].keys[7] == KEYS.runs("payments"), "its start count is cleared"
+    assert delivery.fate is Fate.DEAD
+
+
+def test_a_step_redis_refuses_is_dead_lettered_with_its_answer_not_put_back_forever() -> None:
+    w = world()
+    register(w)
+    event = Paid()
+    delivery = w.delivery(event)
+    refused = redis.ResponseError("HEXBUS_WRONGTYPE unit:status:x is a string, not a hash")
+    w.settlement.put_back(delivery, refused, envelope_of(event))
+    assert w.scripts.names == ["dead_letter"]
+    [dead] = w.observer.dead
+    assert dead.reason is DeadLetterReason.UNSETTLEABLE
+    assert "is a string, not a hash" in dead.error
+
+
+def test_a_quarantined_body_is_kept_bounded_and_its_error_holds_none_of_it() -> None:
+    w = world()
+    body = b"\xff" + b"x" * (MAX_KEPT_BODY * 2)
+    w.settlement.quarantine("payments", b"\xfe\xff", body, "its body is not UTF-8 (byte 0)")
+    [dead] = w.observer.dead
+    assert w.scripts.calls[0].args[0] == b"\xfe\xff", "the raw id is what leaves the acks set"
+    assert len(dead.message.encode()) < MAX_KEPT_BODY + 16
+    assert dead.message.startswith("\\xffxxx")
+    assert dead.error == (
+        f"its body is not UTF-8 (byte 0); body cut to its first {MAX_KEPT_BODY:,} of "
+        f"{len(body):,} bytes"
+    )
+    assert "xxx" not in dead.error

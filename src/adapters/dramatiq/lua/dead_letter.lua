@@ -9,24 +9,47 @@
 -- ARGV[6] handler ('' when none), ARGV[7] attempts, ARGV[8] error, ARGV[9] track '1'/'0'
 -- ARGV[10] stats bucket TTL ms, ARGV[11] the key template (keys.py) of a queue's stats, with
 -- <queue>, ARGV[12] '1' if it counts as a failure
+-- KEYS[8] {ns}:runs:{queue}
 --
 -- Why a script: the dead letter must exist before the message is acked, or a crash between
 -- the two loses it; in one script there is no between. Per-queue dead counts move with it;
 -- an expired dead letter's queue is known only once it is read, hence the template.
+-- Key types are checked before the first write: if the dead letters, the acks set or the
+-- message hash hold the wrong type, nothing can be recorded: an error reply
+-- 'HEXBUS_WRONGTYPE ...' and no write. A wrong-typed stats counter, status or start count
+-- (the very reason a message may be dead) is left as it is, and the dead letter is written.
 local function fill(template, values)
   return (string.gsub(template, '<([%a_]+)>', values))
+end
+local function usable(key, want)
+  local found = redis.call('TYPE', key)['ok']
+  return found == 'none' or found == want, found
+end
+for _, pair in ipairs({{1, 'set'}, {2, 'hash'}, {3, 'zset'}, {4, 'hash'}}) do
+  local ok, found = usable(KEYS[pair[1]], pair[2])
+  if not ok then
+    return redis.error_reply('HEXBUS_WRONGTYPE ' .. KEYS[pair[1]] .. ' is a ' .. found ..
+      ', not a ' .. pair[2])
+  end
 end
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
 redis.call('HSET', KEYS[4], ARGV[2], ARGV[4])
 redis.call('SREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('HINCRBY', KEYS[5], 'dead', 1)
-redis.call('HINCRBY', KEYS[6], 'dead', 1)
-if ARGV[12] == '1' then
-  redis.call('HINCRBY', KEYS[6], 'failed', 1)
+if KEYS[8] and usable(KEYS[8], 'hash') then
+  redis.call('HDEL', KEYS[8], ARGV[1])
 end
-redis.call('PEXPIRE', KEYS[6], ARGV[10])
-if ARGV[9] == '1' and ARGV[6] ~= '' and redis.call('EXISTS', KEYS[7]) == 1 then
+if usable(KEYS[5], 'hash') then
+  redis.call('HINCRBY', KEYS[5], 'dead', 1)
+end
+if usable(KEYS[6], 'hash') then
+  redis.call('HINCRBY', KEYS[6], 'dead', 1)
+  if ARGV[12] == '1' then
+    redis.call('HINCRBY', KEYS[6], 'failed', 1)
+  end
+  redis.call('PEXPIRE', KEYS[6], ARGV[10])
+end
+if ARGV[9] == '1' and ARGV[6] ~= '' and redis.call('TYPE', KEYS[7])['ok'] == 'hash' then
   local h = ARGV[6]
   redis.call('HSET', KEYS[7], h .. '|s', 'dead', h .. '|a', ARGV[7], h .. '|e', ARGV[8],
     h .. '|u', ARGV[3])
@@ -37,7 +60,10 @@ for _, id in ipairs(stale) do
   local item = redis.call('HGET', KEYS[4], id)
   if item then
     local queue = cjson.decode(item)['queue']
-    redis.call('HINCRBY', fill(ARGV[11], {queue = queue}), 'dead', -1)
+    local counter = fill(ARGV[11], {queue = queue})
+    if usable(counter, 'hash') then
+      redis.call('HINCRBY', counter, 'dead', -1)
+    end
   end
   redis.call('ZREM', KEYS[3], id)
   redis.call('HDEL', KEYS[4], id)

@@ -4,6 +4,7 @@
 -- KEYS[1] {ns}:__acks__.{broker}.{queue}, KEYS[2] {ns}:{queue}.msgs
 -- KEYS[3] {ns}:schedule, KEYS[4] {ns}:schedule:items
 -- KEYS[5] {ns}:stats:{queue}, KEYS[6] {ns}:stats:{queue}:{minute}, KEYS[7] {ns}:status:{event}
+-- KEYS[8] {ns}:runs:{queue}
 -- ARGV[1] the current redis message id, ARGV[2] the schedule entry id
 -- ARGV[3] due time ms, ARGV[4] the entry (header line + envelope, one handler; messages.py)
 -- ARGV[5] 'retry' or 'wait', ARGV[6] handler, ARGV[7] attempts so far, ARGV[8] last error
@@ -13,6 +14,19 @@
 -- Why a script: Dramatiq's Retries middleware enqueues the retry and then acks, and a failed
 -- enqueue still acks, losing the message. Here the retry is written and the original acked
 -- together, or neither happens and the message stays in flight for recovery.
+-- Key types are checked before the first write (an error reply 'HEXBUS_WRONGTYPE ...' and no
+-- write: the settlement dead-letters the message); wrong-typed counters or status are skipped.
+local function usable(key, want)
+  local found = redis.call('TYPE', key)['ok']
+  return found == 'none' or found == want, found
+end
+for _, pair in ipairs({{1, 'set'}, {2, 'hash'}, {3, 'zset'}, {4, 'hash'}, {8, 'hash'}}) do
+  local ok, found = usable(KEYS[pair[1]], pair[2])
+  if not ok then
+    return redis.error_reply('HEXBUS_WRONGTYPE ' .. KEYS[pair[1]] .. ' is a ' .. found ..
+      ', not a ' .. pair[2])
+  end
+end
 local head = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
 redis.call('HSET', KEYS[4], ARGV[2], ARGV[4])
@@ -21,12 +35,15 @@ if not head[2] or tonumber(ARGV[3]) < tonumber(head[2]) then
 end
 redis.call('SREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('HINCRBY', KEYS[5], 'scheduled', 1)
-if ARGV[5] == 'retry' then
+redis.call('HDEL', KEYS[8], ARGV[1])
+if usable(KEYS[5], 'hash') then
+  redis.call('HINCRBY', KEYS[5], 'scheduled', 1)
+end
+if ARGV[5] == 'retry' and usable(KEYS[6], 'hash') then
   redis.call('HINCRBY', KEYS[6], 'failed', 1)
   redis.call('PEXPIRE', KEYS[6], ARGV[11])
 end
-if ARGV[10] == '1' and redis.call('EXISTS', KEYS[7]) == 1 then
+if ARGV[10] == '1' and redis.call('TYPE', KEYS[7])['ok'] == 'hash' then
   local h = ARGV[6]
   if ARGV[5] == 'retry' then
     redis.call('HSET', KEYS[7], h .. '|s', 'failed', h .. '|a', ARGV[7], h .. '|e', ARGV[8],

@@ -6,6 +6,17 @@
 -- Returns 0 when a slot was taken, else the ms to wait before one frees.
 -- Why a script: counting and taking must be one step across all workers, or two workers
 -- both see 9 of 10 used and both run.
+local function usable(key, want)
+  local found = redis.call('TYPE', key)['ok']
+  return found == 'none' or found == want, found
+end
+for _, pair in ipairs({{1, 'zset'}}) do
+  local ok, found = usable(KEYS[pair[1]], pair[2])
+  if not ok then
+    return redis.error_reply('HEXBUS_WRONGTYPE ' .. KEYS[pair[1]] .. ' is a ' .. found ..
+      ', not a ' .. pair[2])
+  end
+end
 local now = tonumber(ARGV[1])
 local period = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - period)

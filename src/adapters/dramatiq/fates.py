@@ -1,0 +1,228 @@
+"""Fates: the scripts that write what becomes of a message, one per fate (ADR 0006, 0012).
+
+:class:`~.settlement.Settlement` decides; this writes, each fate with the script that also
+takes the message out of flight and clears its start count (ADR 0017), and sets the
+delivery's ``fate``. Nothing here decides anything but the order of keys and arguments.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from ...application.processor import DomainEventsProcessor
+from ...ports.clock import Clock
+from ...ports.dead_letters import DeadLetter
+from .dead_letters import RedisDeadLetters
+from .deliveries import Delivery, Fate, QueueKeys, WorkerDeaths
+from .keys import RedisKeys
+from .messages import schedule_entry
+from .scripts import Scripts
+from .tracking import Tracking, minute_of, ms
+
+
+class Fates:
+    """Writes the fates of the messages one worker process (``broker_id``) took.
+
+    ``retention`` is the idempotency retention of success records; ``max_worker_deaths`` how
+    many worker deaths while running one message make ``start.lua`` refuse to start it.
+    """
+
+    def __init__(
+        self,
+        *,
+        scripts: Scripts,
+        keys: RedisKeys,
+        broker_id: str,
+        processor: DomainEventsProcessor,
+        clock: Clock,
+        dead_letters: RedisDeadLetters,
+        retention: timedelta,
+        tracking: Tracking,
+        max_worker_deaths: int,
+    ) -> None:
+        if max_worker_deaths < 1:
+            raise ValueError("max_worker_deaths must be at least 1")
+        self._scripts = scripts
+        self._keys = keys
+        self._broker_id = broker_id
+        self._processor = processor
+        self._clock = clock
+        self._dead_letters = dead_letters
+        self._ttl_ms = ms(retention)
+        self._tracking = tracking
+        self._max_worker_deaths = max_worker_deaths
+        self._queues: dict[str, QueueKeys] = {}
+        self._status_ttl_ms = ms(tracking.status_ttl)
+        self._bucket_ttl_ms = ms(tracking.bucket_ttl)
+        self._succeeded_ttl_ms = ms(tracking.succeeded_ttl)
+        self._status_template = keys.status_template
+
+    def start(self, delivery: Delivery) -> bool:
+        """``start.lua``: True when the handler already succeeded; else it is now running.
+        Raises :class:`WorkerDeaths` when workers died running it as often as allowed."""
+        event_id = delivery.event_id
+        done = self._scripts.start(
+            keys=[
+                self._keys.done(event_id),
+                self._keys.status(event_id),
+                self._keys.published(event_id),
+                delivery.keys.runs,
+            ],
+            args=[
+                delivery.handler,
+                _ms(self._clock.now()),
+                delivery.attempt,
+                self._tracking.flag,
+                self._status_ttl_ms,
+                self._handler_names(delivery.event_type),
+                delivery.redis_id,
+                self._max_worker_deaths,
+            ],
+        )
+        if int(done) < 0:
+            raise WorkerDeaths(-int(done))
+        return bool(done)
+
+    def complete(self, delivery: Delivery, elapsed: timedelta) -> None:
+        """``complete.lua``: the success recorded and the message acked, in one step."""
+        track = self._tracking
+        keys = delivery.keys
+        event_id = delivery.event_id
+        now = self._clock.now()
+        self._scripts.complete(
+            keys=[
+                self._keys.done(event_id),
+                keys.acks,
+                keys.messages,
+                self._keys.status(event_id),
+                self._keys.stats_bucket(keys.name, minute_of(now)),
+                self._keys.recent,
+                keys.runs,
+            ],
+            args=[
+                delivery.handler,
+                _ms(now),
+                self._ttl_ms,
+                delivery.redis_id,
+                int(elapsed.total_seconds() * 1000),
+                track.flag,
+                self._bucket_ttl_ms,
+                self._succeeded_ttl_ms,
+                track.succeeded_keep,
+                event_id,
+                self._status_template,
+            ],
+        )
+        delivery.fate = Fate.COMPLETED
+
+    def ack(self, delivery: Delivery) -> None:
+        """``ack.lua``: a redelivery of a handler that already succeeded."""
+        keys = delivery.keys
+        self._scripts.ack(keys=[keys.acks, keys.messages, keys.runs], args=[delivery.redis_id])
+        delivery.fate = Fate.SKIPPED
+
+    def defer(
+        self,
+        delivery: Delivery,
+        envelope_json: str,
+        due: datetime,
+        attempt: int,
+        *,
+        error: BaseException | None,
+        now: datetime,
+    ) -> None:
+        """Schedule the next run: a retry (``error`` given) or a wait for a rate-limit slot."""
+        keys = delivery.keys
+        entry = schedule_entry(
+            event_id=delivery.event_id,
+            event_type="",
+            envelope_json=envelope_json,
+            handlers=[(keys.name, delivery.handler, attempt)],
+            published_ms=0,
+            new_event=False,
+            track=self._tracking.enabled,
+        )
+        self._scripts.defer(
+            keys=[
+                keys.acks,
+                keys.messages,
+                self._keys.schedule,
+                self._keys.schedule_items,
+                keys.stats,
+                self._keys.stats_bucket(keys.name, minute_of(now)),
+                self._keys.status(delivery.event_id or "none"),
+                keys.runs,
+            ],
+            args=[
+                delivery.redis_id,
+                uuid.uuid4().hex,
+                _ms(due),
+                entry,
+                "wait" if error is None else "retry",
+                delivery.handler,
+                delivery.attempt,
+                "" if error is None else f"{type(error).__name__}: {error}"[:500],
+                _ms(now),
+                self._tracking.flag,
+                self._bucket_ttl_ms,
+                self._keys.schedule_wake,
+            ],
+        )
+        delivery.fate = Fate.WAIT if error is None else Fate.RETRY
+
+    def dead(self, delivery: Delivery, dead_letter: DeadLetter) -> None:
+        """``dead_letter.lua``: the dead letter kept and the message acked, in one step."""
+        keys = delivery.keys
+        self._dead_letters.record(
+            dead_letter,
+            acks=keys.acks,
+            messages=keys.messages,
+            runs=keys.runs,
+            redis_id=delivery.redis_id,
+        )
+        delivery.fate = Fate.DEAD
+
+    def queue_keys(self, queue: str) -> QueueKeys:
+        """One queue's keys as this process names them (made once per queue)."""
+        keys = self._queues.get(queue)
+        if keys is None:
+            keys = QueueKeys(
+                name=queue,
+                list=self._keys.queue(queue),
+                messages=self._keys.messages(queue),
+                acks=self._keys.acks(self._broker_id, queue),
+                wake=self._keys.wake(queue),
+                stats=self._keys.stats(queue),
+                runs=self._keys.runs(queue),
+            )
+            self._queues[queue] = keys
+        return keys
+
+    def _handler_names(self, event_type: str) -> str:
+        return ",".join(spec.name for spec in self._processor.handlers_for(event_type))
+
+    def quarantine(self, queue: str, redis_id: str | bytes, dead_letter: DeadLetter) -> None:
+        """``dead_letter.lua`` for an item that never became a delivery."""
+        keys = self.queue_keys(queue)
+        self._dead_letters.record(
+            dead_letter, acks=keys.acks, messages=keys.messages, runs=keys.runs, redis_id=redis_id
+        )
+
+    def drop(self, queue: str, redis_id: str) -> None:
+        """``ack.lua`` for an id whose body is gone: nothing left to run."""
+        keys = self.queue_keys(queue)
+        self._scripts.ack(keys=[keys.acks, keys.messages, keys.runs], args=[redis_id])
+
+    def put_back(self, delivery: Delivery) -> None:
+        """``put_back.lua``: back to the tail of its queue, its start count cleared."""
+        keys = delivery.keys
+        self._scripts.put_back(
+            keys=[keys.acks, keys.messages, keys.list, keys.wake, keys.runs],
+            args=[delivery.redis_id],
+        )
+        delivery.fate = Fate.PUT_BACK
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
