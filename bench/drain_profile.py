@@ -33,8 +33,9 @@ HELPER = ROOT / "bench" / "vs_bullmq_python.py"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # Named parts of the path: a label and the frame names (substrings) that make it up.
 PARTS = (
-    ("start.lua before the handler", ("_start (",)),
-    ("complete.lua after it", ("_complete (",)),
+    ("start.lua before the handler (Fates.start)", ("Fates.start (",)),
+    ("complete.lua after it (Fates.complete)", ("Fates.complete (",)),
+    ("start.lua for a fetched batch (Fates.start_all)", ("Fates.start_all (",)),
     ("the consumer's fetch", ("_fill (",)),
     ("handing a message to a worker thread (Queue.put)", ("handle_message (",)),
     ("worker threads taking work (Queue.get)", ("get (queue.py",)),

@@ -44,10 +44,11 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+import attrs
 import redis
 
 from ...application.delivery import AttemptOutcome, AttemptResult, dead_letter_for
@@ -66,10 +67,21 @@ from .scripts import Scripts
 from .tracking import Tracking, ms
 from .undeliverable import compact, quarantined, rejected
 
+
+@attrs.frozen
+class Fetched:
+    """What the consumer read off one fetched message, enough to start its handler."""
+
+    redis_id: str
+    attempt: object
+    handler: str
+    envelope: Any
+
+
 log = logging.getLogger("hexbus.worker")
 
 
-__all__ = ["Delivery", "Fate", "Settlement", "WorkerDeaths"]
+__all__ = ["Delivery", "Fate", "Fetched", "Settlement", "WorkerDeaths"]
 
 
 class Settlement:
@@ -134,6 +146,27 @@ class Settlement:
             event_id=event_id_of(envelope),
             event_type=event_type_of(envelope),
         )
+
+    def start_all(self, queue: str, fetched: Sequence[Fetched]) -> None:
+        """Start a batch just fetched from ``queue`` in one round trip (``start.lua`` for each,
+        pipelined), so that each delivery's ledger ``begin`` needs none (ADR 0019). The
+        consumer calls it only for messages that go to a waiting thread at once."""
+        self._fates.start_all(
+            [
+                self.delivery(
+                    queue=queue,
+                    redis_id=item.redis_id,
+                    attempt=item.attempt,
+                    handler=item.handler,
+                    envelope=item.envelope,
+                )
+                for item in fetched
+            ]
+        )
+
+    def forget(self, redis_id: str) -> None:
+        """A message started with its batch goes back unhandled (the consumer closes)."""
+        self._fates.forget(redis_id)
 
     # --- deciding (the actor reports; the settlement decides and writes) ---------------------
 
