@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -103,6 +104,7 @@ def main() -> None:
         )
         time.sleep(1.0)  # py-spy attaches
         cpu = proc_cpu(worker.pid)
+        client.config_resetstat()
         started = time.perf_counter()
         worker.stdin.write("go\n")
         worker.stdin.flush()
@@ -110,6 +112,7 @@ def main() -> None:
             time.sleep(0.005)
         elapsed = time.perf_counter() - started
         cpu = proc_cpu(worker.pid) - cpu
+        commands = client.info("commandstats")
         profiler.send_signal(2)
         profiler.wait(timeout=30)
         worker.stdin.write("stop\n")
@@ -120,11 +123,27 @@ def main() -> None:
             stack, _, count = line.rpartition(" ")
             if stack and count.isdigit():
                 stacks[stack] += int(count)
+    report(args, stacks, commands, elapsed, cpu)
+
+
+def report(
+    args: argparse.Namespace,
+    stacks: collections.Counter[str],
+    commands: dict[str, Any],
+    elapsed: float,
+    cpu: float,
+) -> None:
     total = sum(stacks.values())
     print(
         f"  drained {args.events:,} jobs with 1 process x {args.threads} in {elapsed:.1f} s: "
         f"{args.events / elapsed:,.0f} jobs/s, worker CPU {cpu / args.events * 1e6:,.0f} us/job "
         f"(profiled); {total:,} GIL-holding samples"
+    )
+    scripts = commands.get("cmdstat_evalsha", {}).get("calls", 0)
+    every = sum(int(v["calls"]) for k, v in commands.items() if k != "cmdstat_info")
+    print(
+        f"  Redis: {scripts / args.events:.2f} script calls (EVALSHA, pipelined ones each) and "
+        f"{every / args.events:.2f} commands per job (the scripts' own included)"
     )
     inclusive = collections.Counter[str]()
     for stack, count in stacks.items():
