@@ -37,7 +37,10 @@ PARTS = (
     ("start.lua before the handler (Fates.start)", ("Fates.start (",)),
     ("complete.lua after it (Fates.complete)", ("Fates.complete (",)),
     ("start.lua for a fetched batch (Fates.start_all)", ("Fates.start_all (",)),
-    ("the consumer's fetch", ("_fill (",)),
+    (
+        "the consumer's fetch and the batch start (HexbusConsumer._fill)",
+        ("HexbusConsumer._fill (",),
+    ),
     ("handing a message to a worker thread (Queue.put)", ("handle_message (",)),
     ("worker threads taking work (Queue.get)", ("get (queue.py",)),
     ("redis-py, every call", ("execute_command (",)),

@@ -28,10 +28,12 @@ left when the message is fetched again is a worker process that died while runni
 
 Deciding is here; writing, one script per fate, is :mod:`.fates`; the message on its way and
 its ledger are :mod:`.deliveries`. Calls come one way, fetch -> actor -> handler -> here: the
-consumer hands what it cannot deliver to :meth:`Settlement.quarantine`; the actor opens a
-:class:`Delivery` per message; the handler runner sees the delivery only as its
-:class:`~hexbus.ports.ledger.DeliveryLedger` (``begin`` is ``start.lua``, ``succeeded`` is
-``complete.lua``: one script before the handler, one after); and the actor reports the run to
+consumer hands what it cannot deliver to :meth:`Settlement.quarantine` (and, serving one queue,
+has each fetched batch started at once, :meth:`Settlement.start_all`, ADR 0019); the actor
+opens a :class:`Delivery` per message; the handler runner sees the delivery only as its
+:class:`~hexbus.ports.ledger.DeliveryLedger` (``begin`` is ``start.lua``, or its batch's answer,
+``succeeded`` is ``complete.lua``: one script before the handler, one after); and the actor
+reports the run to
 :meth:`Settlement.settle`. Nothing is left on the message for another layer to act on later,
 so Dramatiq's ack that follows has nothing to do.
 
