@@ -45,6 +45,7 @@ class RedisServer:
         password: str | None = None,
         tls: bool = False,
         persist: bool = False,
+        appendfsync: str = "always",
         binary: str | None = None,
     ) -> None:
         found = binary or shutil.which("redis-server")
@@ -59,6 +60,7 @@ class RedisServer:
         self.password = password
         self.tls = tls
         self.persist = persist
+        self.appendfsync = appendfsync
         self._dir = Path(tempfile.mkdtemp(prefix="hexbus-redis-"))
         self._process: subprocess.Popen[bytes] | None = None
         if tls:
@@ -81,9 +83,10 @@ class RedisServer:
 
     def start(self, timeout: float = 10.0) -> RedisServer:
         """Start (or restart) the server and wait until it answers PING."""
-        # persist=True: an append-only file synced on every write, so even SIGKILL keeps data
-        # and a restart reloads it, as a production server configured for durability would.
-        aof = ["yes", "--appendfsync", "always"] if self.persist else ["no"]
+        # persist=True: an append-only file synced on every write (``appendfsync``, default
+        # "always"), so even SIGKILL keeps data and a restart reloads it, as a production
+        # server configured for durability would; "everysec" may lose about the last second.
+        aof = ["yes", "--appendfsync", self.appendfsync] if self.persist else ["no"]
         args = [
             self.binary,
             "--bind",

@@ -19,7 +19,10 @@ import redis
 
 from hexbus import DomainEvent, DomainEventsProcessor
 from hexbus.adapters.dramatiq import DramatiqEventBus, MaintenanceTimings, RedisKeys, WorkerRuntime
+from hexbus.adapters.dramatiq.maintenance import Maintenance
+from hexbus.adapters.dramatiq.messages import schedule_entry
 from hexbus.adapters.dramatiq.monitor import RedisQueueMonitor
+from hexbus.domain.serialization import EventSerializer
 from hexbus.ports.dead_letters import DeadLetter, DeadLetterReason
 from hexbus.testing.dramatiq_harness import declare_routes
 from hexbus.testing.redis_server import RedisServer
@@ -139,7 +142,7 @@ def test_malformed_items_are_dead_lettered_with_their_reason_and_their_batch_goe
     assert any("takes 2 arguments" in r and "given 1" in r for r in reasons)
     assert any("takes 2 arguments" in r and "given 3" in r for r in reasons)
     huge = next(d for d in world.dead() if "not JSON" in d.error and len(d.message) > 100)
-    assert "body cut to its first 65,536 of 1,000,000 bytes" in huge.error
+    assert "body cut to its first 10,921 characters of 1,000,000 bytes" in huge.error
     assert len(huge.message) <= 65_536 * 4
     assert {d.reason for d in world.dead()} == {DeadLetterReason.UNDECODABLE}
     assert not [r for r in caplog.records if r.levelno >= logging.CRITICAL], "no consumer restart"
@@ -246,3 +249,31 @@ def test_a_message_workers_died_running_too_often_is_dead_lettered_not_run(world
     assert dead.event_id == doomed.event_id
     assert dead.handler == "it.note"
     assert world.client.hlen(world.keys.runs("work")) == 0, "every settled run's count cleared"
+
+
+def test_a_due_entry_whose_queue_keys_hold_the_wrong_type_waits_and_blocks_no_other(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.client.set(world.keys.messages("broken"), "not a hash")
+    now_ms = int(time.time() * 1000)
+    for entry, queue in (("e-broken", "broken"), ("e-good", "work")):
+        event = Note(n=9)
+        item = schedule_entry(
+            event_id=str(event.event_id),
+            event_type=event.event_type,
+            envelope_json=EventSerializer().dumps(event),
+            handlers=[(queue, "it.note", 1)],
+            published_ms=now_ms,
+            new_event=True,
+            track=True,
+        )
+        world.client.hset(world.keys.schedule_items, entry, item)
+        world.client.zadd(world.keys.schedule, {entry: now_ms - 1})
+    mover = Maintenance(world.client, world.keys, broker_id="mover", queues=["work"])
+    with caplog.at_level(logging.ERROR):
+        assert mover.move_due() == 1
+    assert world.client.llen(world.keys.queue("work")) == 1, "the good entry moved"
+    later = world.client.zscore(world.keys.schedule, "e-broken")
+    assert later is not None
+    assert later > now_ms + 50_000, "the blocked one waits a minute, kept"
+    assert "cannot move schedule entry e-broken" in caplog.text

@@ -140,13 +140,19 @@ def _check_call(fields: dict[str, Any], queue: str, actors: frozenset[str]) -> R
 
 
 def bounded_body(body: bytes | str, limit: int = MAX_KEPT_BODY) -> tuple[str, str]:
-    """The body as text for a dead letter (bytes that are not UTF-8 as ``\\xNN``), cut to
-    ``limit`` bytes, and a note saying what was cut ('' when nothing was)."""
+    """The body as text for a dead letter (bytes that are not UTF-8 as ``\\xNN``), cut so that
+    it stays within ``limit`` bytes once stored as JSON, and a note saying what was cut ('' when
+    nothing was)."""
     raw = body.encode("utf-8", errors="surrogatepass") if isinstance(body, str) else body
-    if len(raw) <= limit:
-        return raw.decode("utf-8", errors="backslashreplace"), ""
-    kept = raw[:limit].decode("utf-8", errors="backslashreplace")
-    return kept, f"; body cut to its first {limit:,} of {len(raw):,} bytes"
+    text = raw[: limit + 1].decode("utf-8", errors="backslashreplace")
+    stored = len(json.dumps(text))
+    if len(raw) <= limit and stored <= limit:
+        return text, ""
+    # Control characters take 6 bytes as JSON (\u0000): cut until what is stored fits.
+    while stored > limit:
+        text = text[: max(len(text) * limit // stored - 1, 0)]
+        stored = len(json.dumps(text))
+    return text, f"; body cut to its first {len(text):,} characters of {len(raw):,} bytes"
 
 
 def _kind(value: object) -> str:

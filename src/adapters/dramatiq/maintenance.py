@@ -34,7 +34,7 @@ from ...ports.clock import Clock
 from ..clocks import SystemClock
 from .keys import RedisKeys
 from .messages import MESSAGE_TEMPLATE
-from .mover import DueMover
+from .mover import MOVE_RETRY_MS, DueMover
 from .routes import Declaration, RedisRoutes
 from .scripts import Scripts
 
@@ -103,6 +103,7 @@ class Maintenance:
             keys.unrouted_kept_template,
             int(self.timings.unrouted_retention.total_seconds() * 1000),
             keys.unrouted_given_template,
+            MOVE_RETRY_MS,
         ]
         self._mover = DueMover(
             client,

@@ -40,6 +40,9 @@ from .scripts import Scripts
 log = logging.getLogger("hexbus.maintenance")
 _STOP_CHECK = 0.25  # seconds: how soon a sleeping mover notices it is to stop
 _RECONNECT = 0.5  # seconds between two tries after Redis failed the mover
+MOVE_RETRY_MS = 60_000
+"""How long a due entry waits before it is tried again when a key of its queue holds the wrong
+type (``move_due.lua``), so it neither blocks the entries after it nor is lost."""
 
 
 class DueMover:
@@ -73,10 +76,13 @@ class DueMover:
                 keys=[self._keys.schedule, self._keys.schedule_items, self._keys.routes],
                 args=[self._now_ms(), self._batch, *self._args],
             )
-            count = int(reply[0])
-            moved += count
+            count, head, problems = int(reply[0]), reply[1], reply[2:]
+            for problem in problems:
+                text = problem.decode("utf-8", "backslashreplace")
+                log.error("cannot move %s; tried again in %ds", text, MOVE_RETRY_MS // 1000)
+            moved += count - len(problems)
             if count < self._batch:
-                return moved, int(float(reply[1])) if len(reply) > 1 else None
+                return moved, int(float(head)) if head else None
 
     def run(self, stopped: threading.Event) -> None:
         """Move at each due time until ``stopped`` is set."""

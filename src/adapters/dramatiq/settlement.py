@@ -46,6 +46,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -117,6 +118,7 @@ class Settlement:
         self._random = random_fraction
         self._put_back_interval = put_back_interval.total_seconds()
         self._stopping = threading.Event()
+        self._quarantine_log = QuarantineLog()
         self._fates = Fates(
             scripts=scripts,
             keys=keys,
@@ -249,17 +251,13 @@ class Settlement:
             reason=reason,
             attempts=delivery.attempt,
             failed_at=self._clock.now(),
-            include_traceback=reason is not DeadLetterReason.WORKER_DIED,
+            # A death or a refused step is not an error of the handler's: the reason is the
+            # whole story, and the frames would be hexbus's own.
+            include_traceback=reason
+            not in (DeadLetterReason.WORKER_DIED, DeadLetterReason.UNSETTLEABLE),
         )
         self._fates.dead(delivery, dead_letter)
-        log.error(
-            "message %s for %s on %s dead-lettered (%s): %s",
-            delivery.redis_id,
-            delivery.handler,
-            delivery.queue,
-            reason.value,
-            dead_letter.error,
-        )
+        # The observers log it (its error only with HEXBUS_LOG_PAYLOADS: it may quote the event).
         self._observer.dead_lettered(dead_letter)
 
     def quarantine(
@@ -274,8 +272,7 @@ class Settlement:
             queue=queue, body=body, reason=reason, failed_at=self._clock.now()
         )
         self._fates.quarantine(queue, redis_id, dead_letter)
-        shown = redis_id if isinstance(redis_id, str) and len(redis_id) <= 64 else "(bad id)"
-        log.error("message %s on %s dead-lettered: %s", shown, queue, dead_letter.error)
+        self._quarantine_log.note(queue, redis_id, dead_letter.error)
         self._observer.dead_lettered(dead_letter)
 
     def drop(self, queue: str, redis_id: str) -> None:
@@ -343,3 +340,35 @@ class Settlement:
 
 def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
+
+
+class QuarantineLog:
+    """Logs why items were quarantined, at most :attr:`PER_MINUTE` lines a minute per queue,
+    then how many more: a flood of garbage must not flood the log (or slow the worker down)."""
+
+    PER_MINUTE = 10
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._windows: dict[str, tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    def note(self, queue: str, redis_id: str | bytes, reason: str) -> None:
+        """One item of ``queue`` dead-lettered for ``reason`` (which quotes none of it)."""
+        now = self._clock()
+        with self._lock:
+            since, count = self._windows.get(queue, (now, 0))
+            if now - since >= 60:
+                if count > self.PER_MINUTE:
+                    log.error(
+                        "%d more items of %s dead-lettered in the last minute (hexbus "
+                        "dead-letters list)",
+                        count - self.PER_MINUTE,
+                        queue,
+                    )
+                since, count = now, 0
+            count += 1
+            self._windows[queue] = (since, count)
+        if count <= self.PER_MINUTE:
+            shown = redis_id if isinstance(redis_id, str) and len(redis_id) <= 64 else "(bad id)"
+            log.error("message %s on %s dead-lettered: %s", shown, queue, reason)

@@ -14,6 +14,7 @@ was cut, so one oversized item cannot swell Redis or a log.
 from __future__ import annotations
 
 import json
+import re
 import traceback
 import uuid
 from datetime import datetime
@@ -28,6 +29,7 @@ MAX_ERROR: Final = 500
 MAX_REJECTED_BODY: Final = 1024 * 1024
 """Bytes of a readable message's event kept when it is rejected (a bigger one is cut, and
 can then no longer be retried as it was)."""
+_EVENT_TYPE: Final = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]{0,99}")
 BAD_MESSAGE: Final = "hexbus.BadMessage"
 """The ``error_type`` of a dead letter for an item that was not a message hexbus can run."""
 
@@ -66,13 +68,15 @@ def rejected(
     """A dead letter for a message whose delivery stopped before or outside its handler."""
     text, cut = bounded_body(compact(envelope), MAX_REJECTED_BODY)
     event_type = envelope.get("event_type") if isinstance(envelope, dict) else None
+    if not isinstance(event_type, str) or not _EVENT_TYPE.fullmatch(event_type):
+        event_type = None  # not a name: it is shown and logged, so nothing of it is kept
     return DeadLetter(
         id=uuid.uuid4().hex,
         reason=reason,
         queue=queue,
         handler=handler,
         event_id=UUID(event_id) if event_id else None,
-        event_type=event_type if isinstance(event_type, str) else None,
+        event_type=event_type,
         message=text,
         error_type=f"{type(error).__module__}.{type(error).__qualname__}",
         error=(str(error)[:MAX_ERROR] + cut),

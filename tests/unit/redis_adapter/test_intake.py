@@ -81,5 +81,8 @@ def test_an_id_that_is_not_utf8_is_refused() -> None:
 def test_a_kept_body_is_bounded_and_says_what_was_cut() -> None:
     assert bounded_body(b"\xffab") == ("\\xffab", "")
     kept, cut = bounded_body(b"a" * 100, limit=10)
-    assert kept == "a" * 10
-    assert cut == "; body cut to its first 10 of 100 bytes"
+    assert kept == "a" * 7
+    assert cut == "; body cut to its first 7 characters of 100 bytes", "7 + quotes: 9 <= 10"
+    kept, cut = bounded_body(b"\x00" * 100, limit=60)
+    assert len(json.dumps(kept)) <= 60, "what is stored is bounded, escapes included"
+    assert cut.startswith("; body cut to its first ")

@@ -9,9 +9,14 @@
 -- ARGV[10] the key template of a type's kept unrouted events, with <type>
 -- ARGV[11] how long unrouted events are kept, ms
 -- ARGV[12] the key template of a type's kept-event cursors, with <type>
+-- ARGV[13] how long an entry that cannot be moved waits before it is tried again, ms
 --
--- Returns {moved, next due ms}: how many entries were moved, and the due time of the earliest
--- entry left (absent when none is left), so that the mover can sleep until then (ADR 0019).
+-- Returns {taken, next due ms, problem, ...}: how many due entries were taken, the due time of
+-- the earliest entry left ('' when none is left), so that the mover can sleep until then (ADR
+-- 0019), then one line per entry that could not be moved because a key of its queue holds the wrong type: such an entry is put
+-- back on the schedule a minute later (ARGV[13] ms), so it neither blocks the entries after
+-- it nor is lost (ADR 0018). Keys are checked before the entry's first write; a wrong-typed
+-- stats counter or status record is skipped, not refused.
 --
 -- Why a script: taking an entry and enqueueing its messages must be one step, so that several
 -- movers (one per worker process) never enqueue an entry twice, and a mover that dies midway
@@ -50,10 +55,41 @@ local function routes_of(event_type)
   end
   return found
 end
+local function usable(key, want)
+  local found = redis.call('TYPE', key)['ok']
+  return found == 'none' or found == want, found
+end
+local function blocked(handlers)
+  for _, h in ipairs(handlers) do
+    local named = {queue = h[1]}
+    for _, pair in ipairs({{ARGV[5], 'list'}, {ARGV[6], 'hash'}, {ARGV[7], 'list'}}) do
+      local key = fill(pair[1], named)
+      local ok, found = usable(key, pair[2])
+      if not ok then
+        return key .. ' is a ' .. found .. ', not a ' .. pair[2]
+      end
+    end
+  end
+  return nil
+end
 local now = ARGV[1]
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, ARGV[2])
+local result = {#due}
 for _, entry in ipairs(due) do
   local item = redis.call('HGET', KEYS[2], entry)
+  local problem = nil
+  if item then
+    local newline = string.find(item, '\n', 1, true)
+    local header = cjson.decode(string.sub(item, 1, newline - 1))
+    if header['u'] ~= 1 then
+      problem = blocked(header['h'])
+    end
+  end
+  if problem then
+    redis.call('ZADD', KEYS[1], tonumber(now) + tonumber(ARGV[13]), entry)
+    result[#result + 1] = 'schedule entry ' .. entry .. ': ' .. problem
+    item = nil
+  end
   if item then
     local newline = string.find(item, '\n', 1, true)
     local header = cjson.decode(string.sub(item, 1, newline - 1))
@@ -65,7 +101,14 @@ for _, entry in ipairs(due) do
     local handlers = header['h']
     if unrouted then
       handlers = routes_of(header['t'])
-      if #handlers == 0 and header['r'] == 1 then
+      local problem_now = blocked(handlers)
+      if problem_now then
+        redis.call('ZADD', KEYS[1], tonumber(now) + tonumber(ARGV[13]), entry)
+        result[#result + 1] = 'schedule entry ' .. entry .. ': ' .. problem_now
+        handlers = {}
+        problem = problem_now
+      end
+      if not problem and #handlers == 0 and header['r'] == 1 then
         -- Kept as publish_unrouted.lua keeps one: the next sequence number of its type.
         local kept = fill(ARGV[10], {type = header['t']})
         local given = fill(ARGV[12], {type = header['t']})
@@ -93,25 +136,29 @@ for _, entry in ipairs(due) do
       redis.call('RPUSH', fill(ARGV[5], named), id)
       redis.call('RPUSH', wake, '1')
       redis.call('LTRIM', wake, -16, -1)
-      if not unrouted then
+      if not unrouted and usable(fill(ARGV[8], named), 'hash') then
         redis.call('HINCRBY', fill(ARGV[8], named), 'scheduled', -1)
       end
       names[i] = handler
-      if track and (header['n'] == 1 or redis.call('EXISTS', status) == 1) then
+      if track and usable(status, 'hash') and
+          (header['n'] == 1 or redis.call('EXISTS', status) == 1) then
         redis.call('HSET', status, handler .. '|s', 'queued', handler .. '|u', now)
         if header['n'] == 1 then
           redis.call('HSET', status, handler .. '|a', '0')
         end
       end
     end
-    if track and header['n'] == 1 and #names > 0 then
+    if track and header['n'] == 1 and #names > 0 and usable(status, 'hash') then
       redis.call('HSET', status, '_type', header['t'], '_published', header['p'], '_due', now,
         '_handlers', table.concat(names, ','))
       redis.call('PEXPIRE', status, ARGV[3])
     end
   end
-  redis.call('ZREM', KEYS[1], entry)
-  redis.call('HDEL', KEYS[2], entry)
+  if not problem then
+    redis.call('ZREM', KEYS[1], entry)
+    redis.call('HDEL', KEYS[2], entry)
+  end
 end
 local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return {#due, head[2]}
+table.insert(result, 2, head[2] or '')
+return result
