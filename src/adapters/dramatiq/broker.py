@@ -207,9 +207,12 @@ class HexbusConsumer(Consumer):
                 # At start and after every reconnect (Dramatiq makes a new consumer then).
                 self.broker.reconcile(self.queue_name)
                 self._reconciled = True
-            if not self._cache and not self._fill():
-                self._wait_for_work()
-                return None
+            # A batch whose every item was refused (settled already) is no reason to wait:
+            # fetch again at once, and wait only when the queue gave nothing.
+            while not self._cache:
+                if not self._fill():
+                    self._wait_for_work()
+                    return None
             return MessageProxy(self._cache.popleft())
         except TRANSIENT as error:
             raise ConnectionClosed(error) from None  # type: ignore[no-untyped-call]
@@ -263,7 +266,7 @@ class HexbusConsumer(Consumer):
     def _fill(self) -> bool:
         """Fetch what there is room for, read each item (settling those refused), and, when
         every message fetched goes to a waiting thread, start them all in one round trip
-        (ADR 0019). True when something is ready to hand out."""
+        (ADR 0019). True when the queue gave anything (all of it may have been refused)."""
         room = self.prefetch - len(self._held)
         if room <= 0:
             return False
@@ -288,7 +291,7 @@ class HexbusConsumer(Consumer):
                     for m in self._cache
                 ],
             )
-        return bool(self._cache)
+        return bool(flat)
 
     def _wait_for_work(self) -> None:
         # Block on the queue's doorbell rather than polling with growing sleeps: a message
