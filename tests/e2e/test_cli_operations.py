@@ -540,6 +540,23 @@ def test_stats_json_counts_what_was_published_handled_and_dead(
 
 
 @pytest.mark.redis
+def test_stats_of_a_queue_whose_key_has_the_wrong_type_say_so_and_show_the_others(
+    deployment: Deployment,
+) -> None:
+    client: redis.Redis = deployment.container.redis_client()
+    keys = deployment.container.redis_keys()
+    client.set(keys.queue("work.high"), "not a list")
+    listed = deployment.hexbus("stats", "--json")
+    assert listed.returncode == 0, listed.stderr
+    queues = {q["queue"]: q for q in json.loads(listed.stdout)["queues"]}
+    assert "WRONGTYPE" in queues["work.high"]["problem"]
+    assert queues["work"]["problem"] is None
+    table = deployment.hexbus("stats")
+    assert table.returncode == 0, table.stderr
+    assert "counts not read" in table.stdout
+
+
+@pytest.mark.redis
 def test_clean_removes_dead_letters_older_than_asked(deployment: Deployment) -> None:
     one_dead_letter(deployment)
     kept = deployment.hexbus("clean", "--state", "dead", "--older-than", "3600")

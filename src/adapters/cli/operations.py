@@ -227,12 +227,13 @@ def stats_table(stats: list[QueueStats]) -> Table:
 
 
 def _caption(stats: list[QueueStats]) -> str | None:
+    """Nothing to show yet, or which queues' counts could not all be read, and why."""
     if not stats:
         return "no queues yet: register handlers (--app) or start a worker"
-    problems = [f"{s.queue}: {s.problem}" for s in stats if s.problem]
-    if not problems:
-        return None
-    return escape("could not read (counted as 0): " + "; ".join(problems))
+    broken = [f"{escape(s.queue)}: {escape(s.problem)}" for s in stats if s.problem]
+    if broken:
+        return "[red]counts not read (shown as 0)[/] " + "; ".join(broken)
+    return None
 
 
 def unrouted_table(unrouted: list[UnroutedStats]) -> Table:
