@@ -42,6 +42,9 @@ Then, after the rounds, two workloads whose fill is too slow to repeat in every 
    Redis ``used_memory`` per pending job; then, in R rounds in the same orders, with a worker
    (1 x 16) running and the backlogs pending, 1,000 jobs one every 5 ms, each due 1 s ahead
    (``delay: 1000`` / ``publish(at=)``): lateness = handler start (wall clock) - due time.
+   After each, a burst: 1,000 jobs added back to back, all due at the same millisecond 2 s
+   after the first is added; its drain rate is the jobs over the time from that due time to
+   the last job's start, to hold beside the 1 x 16 drain rate.
 5. stats (BullMQ and hexbus): ``queue.getJobCounts()`` against
    ``RedisQueueMonitor.queue_stats()`` with 10 and with 1,000,000 jobs waiting, each level a
    queue (a namespace, for hexbus) of its own on one server; 1,000 timed calls per level and
@@ -131,6 +134,8 @@ class Config:
     late_samples: int = 1_000
     spacing_ms: float = 5.0
     lead_ms: int = 1_000
+    burst: int = 1_000  # jobs all due at the same millisecond
+    burst_lead_ms: int = 2_000
     calls: int = 1_000  # stats calls per level per round
     small: int = 10
     large: int = 1_000_000
@@ -239,6 +244,7 @@ class Round:
     drain_1x16: Throughput
     latency: tuple[float, ...]
     lateness: tuple[float, ...] | None = None
+    burst: tuple[float, ...] | None = None
     memory: float | None = None
 
 
@@ -248,6 +254,12 @@ Stats = dict[tuple[str, int], list[float]]  # call times (ms) by (system, jobs w
 def pct(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[max(math.ceil(q / 100 * len(ordered)) - 1, 0)]
+
+
+def burst_rate(lateness: Sequence[float]) -> float:
+    """Jobs per second from their common due time to the last one's start."""
+    last = max(lateness)
+    return math.inf if last <= 0 else len(lateness) / (last / 1000)
 
 
 class Bench:
@@ -373,21 +385,25 @@ class Bench:
         )
         return float(fill["memory_after"] - fill["memory_before"]) / c.pending
 
-    def lateness(self, system: str) -> tuple[float, ...]:
-        """With the backlog pending and a worker running, how late delayed jobs start."""
+    def lateness(self, system: str, *, burst: bool = False) -> tuple[float, ...]:
+        """With the backlog pending and a worker running, how late delayed jobs start: jobs
+        one every ``spacing_ms``, or (``burst``) ``burst`` jobs all due at the same
+        millisecond."""
         c = self.config
         self.client.delete(SIGNAL)
+        samples = c.burst if burst else c.late_samples
         with self.workers(system, 1, 16, SIGNAL) as workers:
             workers.go()
             time.sleep(1.0)
             result = self.run(
                 system,
                 "lateness",
-                120 + c.late_samples * c.spacing_ms / 1000,
-                samples=c.late_samples,
-                lead_ms=c.lead_ms,
+                120 + samples * c.spacing_ms / 1000,
+                samples=samples,
+                lead_ms=c.burst_lead_ms if burst else c.lead_ms,
                 spacing_ms=c.spacing_ms,
                 signal=SIGNAL,
+                burst=1 if burst else None,
             )
             workers.stop()
         schedule = f"bull:{QUEUE}:delayed" if system == "bullmq" else "hexbus:schedule"
@@ -398,8 +414,9 @@ class Bench:
 
     def delayed(
         self, orders: Sequence[Sequence[str]], progress: Callable[[str], None]
-    ) -> dict[str, tuple[float, list[tuple[float, ...]]]]:
-        """Both backlogs filled once (memory per pending job), then lateness in rounds."""
+    ) -> dict[str, tuple[float, list[tuple[float, ...]], list[tuple[float, ...]]]]:
+        """Both backlogs filled once (memory per pending job), then lateness and a burst in
+        rounds."""
         self.flush()
         memory = {}
         for system in ("bullmq", "hexbus"):
@@ -410,6 +427,7 @@ class Bench:
                 f"{memory[system]:,.0f} B each ({time.perf_counter() - started:.0f} s)"
             )
         lateness: dict[str, list[tuple[float, ...]]] = {"bullmq": [], "hexbus": []}
+        bursts: dict[str, list[tuple[float, ...]]] = {"bullmq": [], "hexbus": []}
         for order in orders:
             for system in (s for s in order if s != "dramatiq"):
                 lateness[system].append(self.lateness(system))
@@ -418,8 +436,14 @@ class Bench:
                     f"lateness {NAMES[system]}: p50 {pct(values, 50):.1f} ms, "
                     f"p99 {pct(values, 99):.1f} ms"
                 )
+                bursts[system].append(self.lateness(system, burst=True))
+                values = bursts[system][-1]
+                progress(
+                    f"burst {NAMES[system]}: {burst_rate(values):,.0f} jobs/s after the due "
+                    f"time, p50 {pct(values, 50):.1f} ms, p99 {pct(values, 99):.1f} ms"
+                )
         self.flush()
-        return {s: (memory[s], lateness[s]) for s in memory}
+        return {s: (memory[s], lateness[s], bursts[s]) for s in memory}
 
     def one_round(self, system: str, progress: Callable[[str], None]) -> Round:
         c = self.config
@@ -584,6 +608,11 @@ def table(results: dict[str, list[Round]], stats: Stats, c: Config) -> list[Row]
     row("  Redis CPU per job (us)", lambda r: r.drain_2x8.redis_us, 1)
     pair("publish-to-handler latency p50 / p99 (ms)", lambda r: r.latency, 2)
     pair(f"lateness, {c.pending:,} pending, p50 / p99 (ms)", lambda r: r.lateness, 1)
+    row(
+        f"burst of {c.burst:,} due at once, drain after due (jobs/s)",
+        lambda r: burst_rate(r.burst) if r.burst else None,
+    )
+    pair("  lateness in the burst, p50 / p99 (ms)", lambda r: r.burst, 1)
     row("Redis bytes per pending delayed job", lambda r: r.memory)
     for level in (c.small, c.large):
         values = [
@@ -716,10 +745,10 @@ def main() -> None:
             progress(f"round {number}/{config.rounds}: {', '.join(NAMES[s] for s in order)}")
             for system in order:
                 results[system].append(bench.one_round(system, progress))
-        for system, (memory, lateness) in bench.delayed(orders, progress).items():
+        for system, (memory, lateness, bursts) in bench.delayed(orders, progress).items():
             results[system] = [
-                attrs.evolve(r, lateness=late, memory=memory)
-                for r, late in zip(results[system], lateness, strict=True)
+                attrs.evolve(r, lateness=late, burst=burst, memory=memory)
+                for r, late, burst in zip(results[system], lateness, bursts, strict=True)
             ]
         stats = bench.stats(orders, progress)
     print()

@@ -8,7 +8,7 @@ redis-server whose URL it is given, printing one JSON line of results on stdout:
   vs_bullmq_python.py SYSTEM latency --url URL --samples S --warmup W --gap-ms G --signal KEY
   vs_bullmq_python.py hexbus fill --url URL --count N [--delay-ms D] [--namespace NS]
   vs_bullmq_python.py hexbus lateness --url URL --samples M --lead-ms L --spacing-ms S
-                      --signal KEY
+                      --signal KEY [--burst 1]
   vs_bullmq_python.py hexbus stats --url URL --calls C [--namespace NS]
   vs_bullmq_python.py hexbus envelope
 
@@ -94,6 +94,7 @@ class Hexbus:
         # Imported here: the container takes seconds to import, and raw Dramatiq's processes
         # need none of hexbus's adapters.
         from hexbus.container import create_container  # noqa: PLC0415
+        from hexbus.testing.dramatiq_harness import declare_routes  # noqa: PLC0415
 
         env = {"USE_QUEUE_EVENT_BUS": "true", "REDIS_URL": url}
         if namespace:
@@ -103,7 +104,12 @@ class Hexbus:
         def noop(event: BenchJob) -> None:
             on_job(event.n)
 
-        self.container.processor().register_handler(BenchJob, noop, name=HANDLER, queue=QUEUE)
+        processor = self.container.processor()
+        processor.register_handler(BenchJob, noop, name=HANDLER, queue=QUEUE)
+        # Routes declared as the worker that serves them declares them (ADR 0015): publishing
+        # before a worker has started queues the events for it instead of keeping them as
+        # unrouted, as BullMQ's and Dramatiq's jobs wait in their queues.
+        declare_routes(self.container.redis_client(), self.container.redis_keys(), processor)
         self.bus = self.container.event_bus()
 
     def jobs(self, count: int, prefix: str) -> list[BenchJob]:
@@ -309,7 +315,11 @@ def fill(args: argparse.Namespace) -> None:
         jobs = hexbus.jobs(min(FILL_BATCH, args.count - offset), "f")
         if args.delay_ms:
             due = bus._due_at(timedelta(milliseconds=args.delay_ms), None)
-            assert all(bus._run_pipeline([bus._prepare(job, due) for job in jobs]))
+            table = bus._table.current()
+            calls = [
+                bus._prepare(job, bus._envelope(job), due, table, uuid.uuid4().hex) for job in jobs
+            ]
+            assert all(reply == 1 for reply in bus._run_pipeline(calls))
         else:
             bus.publish_all(jobs)
     seconds = time.perf_counter() - started
@@ -331,16 +341,19 @@ def due_at(due_ms: int) -> datetime:
 
 def lateness(args: argparse.Namespace) -> None:
     """``samples`` events, one every ``spacing_ms``, each published due ``lead_ms`` ahead
-    (``publish(at=)`` to the millisecond); lateness = handler start - due, in ms."""
+    (``publish(at=)`` to the millisecond); with ``--burst 1``, published back to back, all due
+    at the same millisecond, ``lead_ms`` after the first. Lateness = handler start - due, in
+    ms."""
     bus = Hexbus(args.url).bus
     signals = redis.Redis.from_url(args.url)
     dues: dict[str, float] = {}
     start = time.time() + 0.1
+    burst_due = int(start * 1000) + args.lead_ms
     for i in range(args.samples):
         pause = start + i * args.spacing_ms / 1000 - time.time()
-        if pause > 0:
+        if pause > 0 and not args.burst:
             time.sleep(pause)
-        due_ms = int(time.time() * 1000) + args.lead_ms
+        due_ms = burst_due if args.burst else int(time.time() * 1000) + args.lead_ms
         n = label("d", i)
         bus.publish(BenchJob(n=n), at=due_at(due_ms))
         dues[n] = due_ms
@@ -383,6 +396,7 @@ def main() -> None:
     parser.add_argument("--lead-ms", type=int, default=1000)
     parser.add_argument("--spacing-ms", type=float, default=5.0)
     parser.add_argument("--give-up-ms", type=int, default=30_000)
+    parser.add_argument("--burst", type=int, default=0)
     parser.add_argument("--calls", type=int, default=1_000)
     parser.add_argument("--namespace")
     args = parser.parse_args()

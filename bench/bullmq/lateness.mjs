@@ -1,9 +1,10 @@
 // How late delayed jobs start, with a worker (worker.mjs --signal KEY) running and the queue's
 // backlog of far-future delayed jobs (fill.mjs --delay-ms) pending.
 //   node lateness.mjs --url URL --queue Q --envelope JSON --samples M --lead-ms L
-//        --spacing-ms S --signal KEY [--give-up-ms G]
-// M jobs, one every S ms, each added with delay L; a job's due time is BullMQ's own
-// (job.timestamp + job.delay). Lateness = the handler's start (wall clock) - due. Prints the
+//        --spacing-ms S --signal KEY [--give-up-ms G] [--burst 1]
+// M jobs, one every S ms, each added with delay L; with --burst 1, M jobs added back to back,
+// all due at the same millisecond, L ms after the first is added. A job's due time is BullMQ's
+// own (job.timestamp + job.delay). Lateness = the handler's start (wall clock) - due. Prints the
 // M values in ms (null for a job that had not run G ms after the last due time).
 import { Queue } from 'bullmq';
 
@@ -19,12 +20,15 @@ const queue = new Queue(args.queue, { connection: connection(args.url) });
 await queue.waitUntilReady();
 const signals = redisClient(args.url);
 const dues = new Map();
+const burst = args.burst === '1';
 const start = wallMs() + 100;
+const burstDue = Math.round(start + lead);
 for (let i = 0; i < samples; i += 1) {
-  await sleep(start + i * spacing - wallMs());
+  if (!burst) await sleep(start + i * spacing - wallMs());
   const id = newId();
   const name = label('d', i);
-  const job = await queue.add('job', jobData(envelope, name, id), { jobId: id, delay: lead });
+  const delay = burst ? burstDue - Date.now() : lead;
+  const job = await queue.add('job', jobData(envelope, name, id), { jobId: id, delay });
   dues.set(name, job.timestamp + job.delay);
 }
 const deadline = Math.max(...dues.values()) + giveUp;

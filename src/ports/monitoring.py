@@ -98,8 +98,8 @@ class QueueStats:
     mean_duration: timedelta | None
     paused: bool = False
     problem: str | None = None
-    """Why some of the counts could not be read (a key of this queue holding the wrong type);
-    those counts are 0. The other queues' counts are unaffected."""
+    """What could not be read for this queue (a Redis key of the wrong type, named with the
+    error): the counts it holds read 0. None when every count was read."""
 
     @property
     def throughput_per_minute(self) -> float:

@@ -170,3 +170,22 @@ def test_a_delayed_event_is_scheduled_until_due_then_tracked(wired) -> None:  # 
         what="the delayed event handled",
     )
     assert monitor.event_status(job.event_id).event_type == "it.job"
+
+
+def test_a_wrong_typed_key_spoils_only_its_own_count_in_queue_stats(wired) -> None:  # type: ignore[no-untyped-def]
+    bus, monitor, _ = wired
+    bus.publish(Job(label="waits"))
+    bus.publish(Job(label="later"), delay=timedelta(hours=1))
+    container_keys = bus.keys
+    client = bus.client
+    client.delete(container_keys.queue("work"))
+    client.hset(container_keys.queue("work"), "not", "a list")  # the queue's list is a hash now
+    stats = {s.queue: s for s in monitor.queue_stats()}
+    work = stats["work"]
+    assert work.waiting == 0
+    assert work.problem is not None
+    assert container_keys.queue("work") in work.problem
+    assert "WRONGTYPE" in work.problem
+    assert work.scheduled == 1, "the queue's other counts are still read"
+    assert stats["slow"].waiting == 1, "other queues unharmed"
+    assert stats["slow"].problem is None

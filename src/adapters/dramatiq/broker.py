@@ -41,8 +41,9 @@ from ...ports.clock import Clock
 from . import intake
 from .connection import TRANSIENT
 from .keys import RedisKeys
+from .messages import ATTEMPT
 from .scripts import Scripts
-from .settlement import Settlement
+from .settlement import Fetched, Settlement
 
 log = logging.getLogger("hexbus.worker")
 
@@ -98,6 +99,7 @@ class HexbusRedisBroker(RedisBroker):
         clock: Clock,
         middleware: list[Any] | None = None,
         heartbeat_timeout_ms: int = 15_000,
+        start_at_fetch: bool = False,
     ) -> None:
         super().__init__(  # type: ignore[no-untyped-call]
             client=client,
@@ -111,6 +113,10 @@ class HexbusRedisBroker(RedisBroker):
         self.hexbus_scripts = Scripts.register(client)
         self.hexbus_settlement = settlement
         self.hexbus_clock = clock
+        self.start_at_fetch = start_at_fetch
+        """Start each fetched batch's handlers in one round trip (ADR 0019): only when every
+        message fetched has a thread waiting for it, i.e. one queue whose prefetch is the
+        thread count (:class:`~.worker.WorkerRuntime` decides)."""
         self._in_flight: dict[str, InFlight] = collections.defaultdict(InFlight)
         self._reported: dict[str, float] = {}
 
@@ -184,7 +190,9 @@ class HexbusConsumer(Consumer):
         self._settlement = broker.hexbus_settlement
         self._clock = broker.hexbus_clock
         self._actors = frozenset(broker.actors)
-        self._cache: collections.deque[tuple[bytes | str, bytes | None]] = collections.deque()
+        # Fetched and read, not yet handed out (held already, and started with their batch
+        # when the broker starts at fetch).
+        self._cache: collections.deque[Message[Any]] = collections.deque()
         self._held = broker.in_flight(queue_name)
         self._reconciled = False
         # Set when a message is acked, nacked or requeued: a consumer whose prefetch is full
@@ -199,14 +207,13 @@ class HexbusConsumer(Consumer):
                 # At start and after every reconnect (Dramatiq makes a new consumer then).
                 self.broker.reconcile(self.queue_name)
                 self._reconciled = True
-            while True:
-                if not self._cache and not self._fill():
+            # A batch whose every item was refused (settled already) is no reason to wait:
+            # fetch again at once, and wait only when the queue gave nothing.
+            while not self._cache:
+                if not self._fill():
                     self._wait_for_work()
                     return None
-                raw_id, body = self._cache.popleft()
-                message = self._admit(raw_id, body)
-                if message is not None:
-                    return MessageProxy(message)
+            return MessageProxy(self._cache.popleft())
         except TRANSIENT as error:
             raise ConnectionClosed(error) from None  # type: ignore[no-untyped-call]
         except redis.ResponseError as error:
@@ -246,6 +253,10 @@ class HexbusConsumer(Consumer):
         # Prefetched but never handed out: back to the head of the queue now, not after a
         # recovery. On failure they stay in our acks set, and the next consumer's reconcile
         # (or recovery, once our heartbeat stops) returns them.
+        for message in self._cache:
+            redis_id = message.options["redis_message_id"]
+            self._held.discard(redis_id)
+            self._settlement.forget(redis_id)
         self._cache.clear()
         with contextlib.suppress(redis.RedisError):
             self.broker.reconcile(self.queue_name)
@@ -253,6 +264,9 @@ class HexbusConsumer(Consumer):
     # --- internals -------------------------------------------------------------------------
 
     def _fill(self) -> bool:
+        """Fetch what there is room for, read each item (settling those refused), and, when
+        every message fetched goes to a waiting thread, start them all in one round trip
+        (ADR 0019). True when the queue gave anything (all of it may have been refused)."""
         room = self.prefetch - len(self._held)
         if room <= 0:
             return False
@@ -261,7 +275,22 @@ class HexbusConsumer(Consumer):
             keys=self._fetch_keys, args=[room, self.broker.broker_id, now_ms, self.queue_name]
         )
         for i in range(0, len(flat), 2):
-            self._cache.append((flat[i], flat[i + 1] if flat[i + 1] is not None else None))
+            message = self._admit(flat[i], flat[i + 1] if flat[i + 1] is not None else None)
+            if message is not None:
+                self._cache.append(message)
+        if self._cache and self.broker.start_at_fetch:
+            self._settlement.start_all(
+                self.queue_name,
+                [
+                    Fetched(
+                        redis_id=m.options["redis_message_id"],
+                        attempt=m.options.get(ATTEMPT, 1),
+                        handler=m.args[0],
+                        envelope=m.args[1],
+                    )
+                    for m in self._cache
+                ],
+            )
         return bool(flat)
 
     def _wait_for_work(self) -> None:

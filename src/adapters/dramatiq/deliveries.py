@@ -100,7 +100,8 @@ class Delivery:
     # --- the DeliveryLedger port ------------------------------------------------------------
 
     def begin(self) -> bool:
-        """``start.lua``: True when the handler already succeeded; else it is now running."""
+        """``start.lua`` (or its batch's answer, ADR 0019): True when the handler already
+        succeeded; else it is now running."""
         return self._fates.start(self)
 
     def succeeded(self, elapsed: timedelta) -> None:

@@ -7,18 +7,26 @@ delivery's ``fate``. Nothing here decides anything but the order of keys and arg
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
+
+import redis
 
 from ...application.processor import DomainEventsProcessor
 from ...ports.clock import Clock
 from ...ports.dead_letters import DeadLetter
+from .connection import TRANSIENT
 from .dead_letters import RedisDeadLetters
 from .deliveries import Delivery, Fate, QueueKeys, WorkerDeaths
 from .keys import RedisKeys
 from .messages import schedule_entry
 from .scripts import Scripts
 from .tracking import Tracking, minute_of, ms
+
+log = logging.getLogger("hexbus.worker")
 
 
 class Fates:
@@ -57,32 +65,79 @@ class Fates:
         self._bucket_ttl_ms = ms(tracking.bucket_ttl)
         self._succeeded_ttl_ms = ms(tracking.succeeded_ttl)
         self._status_template = keys.status_template
+        # start.lua's answers for messages started with their batch (start_all), by redis id,
+        # until their delivery begins; every fate written drops its entry.
+        self._started: dict[str, Any] = {}
 
     def start(self, delivery: Delivery) -> bool:
         """``start.lua``: True when the handler already succeeded; else it is now running.
-        Raises :class:`WorkerDeaths` when workers died running it as often as allowed."""
-        event_id = delivery.event_id
-        done = self._scripts.start(
-            keys=[
-                self._keys.done(event_id),
-                self._keys.status(event_id),
-                self._keys.published(event_id),
-                delivery.keys.runs,
-            ],
-            args=[
-                delivery.handler,
-                _ms(self._clock.now()),
-                delivery.attempt,
-                self._tracking.flag,
-                self._status_ttl_ms,
-                self._handler_names(delivery.event_type),
-                delivery.redis_id,
-                self._max_worker_deaths,
-            ],
-        )
-        if int(done) < 0:
-            raise WorkerDeaths(-int(done))
+        Raises :class:`WorkerDeaths` when workers died running it as often as allowed.
+
+        A message started with its batch when it was fetched (:meth:`start_all`) has its
+        answer already: no round trip here."""
+        answer = self._started.pop(delivery.redis_id, None)
+        if answer is None:
+            answer = self._scripts.start(
+                keys=self._start_keys(delivery), args=self._start_args(delivery)
+            )
+        elif isinstance(answer, Exception):
+            raise answer  # as start.lua's own call would have raised it (a wrong-typed key)
+        done = int(answer)
+        if done < 0:
+            raise WorkerDeaths(-done)
         return bool(done)
+
+    def start_all(self, deliveries: Sequence[Delivery]) -> None:
+        """``start.lua`` for each message of a batch just fetched, in one pipelined round trip
+        instead of one before each handler (ADR 0019); :meth:`start` then answers from it.
+
+        Only for messages that go to a thread at once (the consumer decides): the start count
+        is then as true as when each thread starts its own. Never raises: what could not be
+        started here (Redis unreachable, the script not loaded yet) is started by
+        :meth:`start` as before, and an error reply is raised there, by its delivery."""
+        if not deliveries:
+            return
+        script = self._scripts.start
+        pipe = script.registered_client.pipeline(transaction=False)
+        for delivery in deliveries:
+            keys = self._start_keys(delivery)
+            pipe.evalsha(script.sha, len(keys), *keys, *self._start_args(delivery))
+        try:
+            replies = pipe.execute(raise_on_error=False)
+        except TRANSIENT as error:
+            log.debug("batch start failed (%s): each message starts on its own", error)
+            return
+        for delivery, reply in zip(deliveries, replies, strict=True):
+            if isinstance(reply, redis.exceptions.NoScriptError) or (
+                isinstance(reply, Exception) and not isinstance(reply, redis.ResponseError)
+            ):
+                continue
+            self._started[delivery.redis_id] = reply
+
+    def forget(self, redis_id: str) -> None:
+        """A message started with its batch that no delivery will take (handed back)."""
+        self._started.pop(redis_id, None)
+
+    def _start_keys(self, delivery: Delivery) -> list[str]:
+        event_id = delivery.event_id
+        return [
+            self._keys.done(event_id),
+            self._keys.status(event_id),
+            self._keys.published(event_id),
+            delivery.keys.runs,
+        ]
+
+    def _start_args(self, delivery: Delivery) -> list[str | int]:
+        return [
+            delivery.handler,
+            _ms(self._clock.now()),
+            delivery.attempt,
+            self._tracking.flag,
+            self._status_ttl_ms,
+            self._handler_names(delivery.event_type),
+            delivery.redis_id,
+            self._max_worker_deaths,
+        ]
 
     def complete(self, delivery: Delivery, elapsed: timedelta) -> None:
         """``complete.lua``: the success recorded and the message acked, in one step."""
@@ -115,12 +170,14 @@ class Fates:
             ],
         )
         delivery.fate = Fate.COMPLETED
+        self._started.pop(delivery.redis_id, None)
 
     def ack(self, delivery: Delivery) -> None:
         """``ack.lua``: a redelivery of a handler that already succeeded."""
         keys = delivery.keys
         self._scripts.ack(keys=[keys.acks, keys.messages, keys.runs], args=[delivery.redis_id])
         delivery.fate = Fate.SKIPPED
+        self._started.pop(delivery.redis_id, None)
 
     def defer(
         self,
@@ -166,9 +223,11 @@ class Fates:
                 _ms(now),
                 self._tracking.flag,
                 self._bucket_ttl_ms,
+                self._keys.schedule_wake,
             ],
         )
         delivery.fate = Fate.WAIT if error is None else Fate.RETRY
+        self._started.pop(delivery.redis_id, None)
 
     def dead(self, delivery: Delivery, dead_letter: DeadLetter) -> None:
         """``dead_letter.lua``: the dead letter kept and the message acked, in one step."""
@@ -181,6 +240,7 @@ class Fates:
             redis_id=delivery.redis_id,
         )
         delivery.fate = Fate.DEAD
+        self._started.pop(delivery.redis_id, None)
 
     def queue_keys(self, queue: str) -> QueueKeys:
         """One queue's keys as this process names them (made once per queue)."""
@@ -221,6 +281,7 @@ class Fates:
             args=[delivery.redis_id],
         )
         delivery.fate = Fate.PUT_BACK
+        self._started.pop(delivery.redis_id, None)
 
 
 def _ms(moment: datetime) -> int:

@@ -18,6 +18,7 @@ key                        type   holds                                       re
 {ns}:done:{event_id}       HASH   handler name -> success time (ms)           idempotency TTL
 {ns}:schedule              ZSET   entry id -> due time (ms)                   until moved
 {ns}:schedule:items        HASH   entry id -> header line + envelope          until moved
+{ns}:schedule:wake         PUBSUB channel: a new earliest due time (ms)       not stored
 {ns}:dead                  ZSET   dead letter id -> failed time (ms)          dead-letter TTL
 {ns}:dead:items            HASH   dead letter id -> dead letter JSON          dead-letter TTL
 {ns}:rate:{bucket}         ZSET   run id -> start time (ms), sliding window   one period
@@ -50,10 +51,10 @@ one :meth:`DramatiqEventBus.redeliver` call.
 
 Scripts get their keys from here: as KEYS when the caller knows them, and as templates when the
 script only learns the name as it goes (the queue of a schedule entry or a dead letter, a dead
-broker's acks sets, the kept events of a type): a template is the key with ``<queue>``,
-``<event>``, ``<type>`` or ``<broker>`` where that name goes (``hexbus:stats:<queue>``), made by
-the same method that makes the key, so the two cannot disagree and no script writes a key name
-of its own (ADR 0008, 0012).
+broker's acks sets, the kept events of a type, the minutes of the stats window): a template is
+the key with ``<queue>``, ``<event>``, ``<type>``, ``<minute>`` or ``<broker>`` where that name
+goes (``hexbus:stats:<queue>``), made by the same method that makes the key, so the two cannot
+disagree and no script writes a key name of its own (ADR 0008, 0012).
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ BROKER_HOLE: Final = "<broker>"
 """Where a broker (worker process) id goes in a key template."""
 TYPE_HOLE: Final = "<type>"
 """Where an event type goes in a key template."""
+MINUTE_HOLE: Final = "<minute>"
+"""Where a minute (epoch seconds // 60) goes in a key template."""
 
 
 def _no_holes(instance: object, attribute: object, namespace: str) -> None:
@@ -130,6 +133,12 @@ class RedisKeys:
         return f"{self.namespace}:schedule:items"
 
     @property
+    def schedule_wake(self) -> str:
+        """The pub/sub channel the movers listen on: a script that makes an entry the earliest
+        publishes its due time there (a channel, not a key: nothing is stored)."""
+        return f"{self.namespace}:schedule:wake"
+
+    @property
     def dead(self) -> str:
         """Dead letter ids by failure time."""
         return f"{self.namespace}:dead"
@@ -156,7 +165,7 @@ class RedisKeys:
         """A queue's standing counters (scheduled, dead)."""
         return f"{self.namespace}:stats:{queue}"
 
-    def stats_bucket(self, queue: str, minute: int) -> str:
+    def stats_bucket(self, queue: str, minute: int | str) -> str:
         """A queue's work in one minute (minute = epoch seconds // 60)."""
         return f"{self.namespace}:stats:{queue}:{minute}"
 
@@ -255,6 +264,11 @@ class RedisKeys:
     def stats_template(self) -> str:
         """:meth:`stats` with ``<queue>``."""
         return self.stats(QUEUE_HOLE)
+
+    @property
+    def stats_bucket_template(self) -> str:
+        """:meth:`stats_bucket` with ``<queue>`` and ``<minute>``."""
+        return self.stats_bucket(QUEUE_HOLE, MINUTE_HOLE)
 
     @property
     def status_template(self) -> str:

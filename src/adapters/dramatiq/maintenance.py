@@ -3,8 +3,9 @@
 * Heartbeat: a dedicated thread writes this process's heartbeat every ``heartbeat_interval``.
   Dramatiq only heartbeats as a side effect of fetching, so a process whose threads are all
   busy with long handlers would look dead and have its work run twice.
-* Mover: every ``move_interval``, due schedule entries (retries, delayed events, rate-limited
-  runs) move into their queues (``move_due.lua``; safe with any number of movers).
+* Mover: at each due time, due schedule entries (retries, delayed events, rate-limited runs)
+  move into their queues (``move_due.lua``; safe with any number of movers). It sleeps until
+  the next due time and is woken by an earlier one (:mod:`.mover`, ADR 0019).
 * Recovery: every ``recover_interval``, the in-flight messages of brokers whose heartbeat is
   older than ``heartbeat_timeout``, or gone, go back to the head of their queues
   (``recover.lua``). Their acks sets are found through ``{ns}:acks:registry``, which every
@@ -33,14 +34,11 @@ from ...ports.clock import Clock
 from ..clocks import SystemClock
 from .keys import RedisKeys
 from .messages import MESSAGE_TEMPLATE
+from .mover import MOVE_RETRY_MS, DueMover
 from .routes import Declaration, RedisRoutes
 from .scripts import Scripts
 
 log = logging.getLogger("hexbus.maintenance")
-
-MOVE_RETRY_MS = 60_000
-"""How long a due entry waits before it is tried again when a key of its queue holds the wrong
-type (``move_due.lua``), so it neither blocks the entries after it nor is lost."""
 
 
 @attrs.frozen(kw_only=True)
@@ -49,7 +47,9 @@ class MaintenanceTimings:
 
     heartbeat_interval: timedelta = timedelta(seconds=1)
     heartbeat_timeout: timedelta = timedelta(seconds=10)
-    move_interval: timedelta = timedelta(milliseconds=50)
+    move_interval: timedelta = timedelta(seconds=1)
+    """The longest the mover sleeps when no entry is due sooner: a safety net, since it wakes
+    at each due time and when an earlier one is announced (ADR 0019)."""
     recover_interval: timedelta = timedelta(seconds=1)
     move_batch: int = 500
     status_ttl: timedelta = timedelta(days=7)
@@ -92,8 +92,7 @@ class Maintenance:
         self._declaration = declaration if routes is not None else None
         # What the scripts fill in as they go, from the one place that names each key and
         # writes the message format (ADR 0012).
-        self._move_args: list[str | int] = [
-            self.timings.move_batch,
+        move_args: list[str | int] = [
             int(self.timings.status_ttl.total_seconds() * 1000),
             MESSAGE_TEMPLATE,
             keys.queue_template,
@@ -106,6 +105,15 @@ class Maintenance:
             keys.unrouted_given_template,
             MOVE_RETRY_MS,
         ]
+        self._mover = DueMover(
+            client,
+            keys,
+            self._scripts,
+            args=move_args,
+            batch=self.timings.move_batch,
+            clock=self._clock,
+            wait_limit=self.timings.move_interval,
+        )
         self._recover_args: list[str | int] = [
             int(self.timings.heartbeat_timeout.total_seconds() * 1000),
             keys.acks_template,
@@ -130,17 +138,23 @@ class Maintenance:
         t = self.timings
         loops: list[tuple[str, timedelta, object]] = [
             ("heartbeat", t.heartbeat_interval, self.beat),
-            ("mover", t.move_interval, self.move_due),
             ("recovery", t.recover_interval, self.recover),
         ]
         if self._routes is not None:
             loops.append(("routes", t.heartbeat_interval, self.upkeep_routes))
         for name, interval, step in loops:
-            thread = threading.Thread(
-                target=self._loop, args=(interval, step), name=f"hexbus-{name}", daemon=True
-            )
-            thread.start()
-            self._threads.append(thread)
+            self._spawn(name, self._loop, interval, step)
+        self.start_mover()
+
+    def start_mover(self) -> None:
+        """Start the mover alone (``hexbus scheduler`` runs only this loop)."""
+        self._spawn("mover", self._mover.run, self._stopped)
+
+    def _spawn(self, name: str, target: object, *args: object) -> None:
+        assert callable(target)
+        thread = threading.Thread(target=target, args=args, name=f"hexbus-{name}", daemon=True)
+        thread.start()
+        self._threads.append(thread)
 
     def stop(self) -> None:
         """Stop the loops (the heartbeat stays until it expires or the broker is reaped)."""
@@ -187,19 +201,8 @@ class Maintenance:
 
     def move_due(self) -> int:
         """Move every due schedule entry into its queue; returns how many."""
-        moved = 0
-        while True:
-            reply = self._scripts.move_due(
-                keys=[self._keys.schedule, self._keys.schedule_items, self._keys.routes],
-                args=[self._now_ms(), *self._move_args],
-            )
-            count = int(reply[0])
-            for problem in reply[1:]:
-                text = problem.decode("utf-8", "backslashreplace")
-                log.error("cannot move %s; tried again in %ds", text, MOVE_RETRY_MS // 1000)
-            moved += count - len(reply[1:])
-            if count < self.timings.move_batch:
-                return moved
+        moved, _ = self._mover.move_due()
+        return moved
 
     def declare_routes(self) -> int:
         """Declare (refresh) this process's routes; returns how many kept unrouted events

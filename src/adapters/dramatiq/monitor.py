@@ -1,8 +1,8 @@
 """Status and statistics read back from Redis, and pausing queues.
 
-Everything here reads counters and one status hash: a stats call is one pipelined round trip
-whose size depends on the number of queues, workers and minutes in the window, never on the
-number of events.
+Everything here reads counters and one status hash: a stats call is one script call
+(``queue_stats.lua``) whose work depends on the number of queues, workers and minutes in the
+window, never on the number of events.
 """
 
 from __future__ import annotations
@@ -27,11 +27,12 @@ from ...ports.monitoring import (
     UnroutedStats,
 )
 from ..clocks import SystemClock
-from .connection import TRANSIENT, translated
+from .connection import translated
 from .dead_letters import RedisDeadLetters
 from .keys import RedisKeys
 from .messages import queue_for
 from .routes import RedisRoutes
+from .scripts import Scripts
 from .tracking import Tracking, minute_of
 
 log = logging.getLogger("hexbus.monitor")
@@ -62,6 +63,13 @@ class RedisQueueMonitor:
         self._routes = routes or RedisRoutes(
             client, keys, clock=self._clock, heartbeat_timeout=heartbeat_timeout
         )
+        self._scripts = Scripts.register(client)
+        self._stats_templates: list[str] = [
+            keys.queue_template,
+            keys.stats_template,
+            keys.stats_bucket_template,
+            keys.acks_template,
+        ]
 
     # --- status -----------------------------------------------------------------------------
 
@@ -192,66 +200,51 @@ class RedisQueueMonitor:
 
     @translated
     def queue_stats(self) -> list[QueueStats]:
-        """Counts for every queue, in one pipelined round trip."""
-        queues = self.queues()
-        brokers = self.live_workers()
+        """Counts for every queue, in one round trip (``queue_stats.lua``).
+
+        A key of the wrong type spoils only the counts it holds: they read 0 and the queue's
+        ``problem`` names the key and the error; the other counts and queues are read.
+        """
         window = self.tracking.window
         minutes = max(int(window.total_seconds() // 60), 1)
         current = minute_of(self._clock.now())
-        pipe = self._client.pipeline(transaction=False)
-        for queue in queues:
-            pipe.llen(self._keys.queue(queue))
-            pipe.hmget(self._keys.stats(queue), ["scheduled", "dead"])
-            pipe.sismember(self._keys.paused, queue)
-            for minute in range(current - minutes + 1, current + 1):
-                pipe.hmget(
-                    self._keys.stats_bucket(queue, minute), ["succeeded", "failed", "duration_ms"]
-                )
-            for broker in brokers:
-                pipe.scard(self._keys.acks(broker, queue))
-        # One queue's wrong-typed key must not blind the stats of every queue: errors come
-        # back in place of their replies, and are reported on their queue.
-        replies: list[Any] = pipe.execute(raise_on_error=False)
+        horizon = _ms(self._clock.now() - self._heartbeat_timeout)
+        flat: list[Any] = self._scripts.queue_stats(
+            keys=[self._keys.queues, self._keys.heartbeats, self._keys.paused],
+            # Beside the queues the workers announced, those this process's handlers use.
+            args=[
+                horizon,
+                current - minutes + 1,
+                current,
+                *self._stats_templates,
+                *{queue_for(spec) for spec in self._processor},
+            ],
+        )
         stats = []
-        at = 0
-        per_queue = 3 + minutes + len(brokers)
-        for queue in queues:
-            mine = replies[at : at + per_queue]
-            at += per_queue
-            errors = [reply for reply in mine if isinstance(reply, Exception)]
-            for transient in errors:
-                if isinstance(transient, TRANSIENT):
-                    raise transient
-            problem = str(errors[0]) if errors else None
-            if problem:
-                log.warning("counts of queue %s could not be read: %s", queue, problem)
-            mine = [None if isinstance(reply, Exception) else reply for reply in mine]
-            waiting, counters, paused = mine[:3]
-            scheduled, dead = counters or (0, 0)
-            succeeded = failed = duration = 0
-            for bucket in mine[3 : 3 + minutes]:
-                ok, bad, ms_total = bucket or (0, 0, 0)
-                succeeded += int(ok or 0)
-                failed += int(bad or 0)
-                duration += int(ms_total or 0)
-            running = sum(int(n or 0) for n in mine[3 + minutes :])
+        for at in range(0, len(flat), 10):
+            queue, waiting, scheduled, dead, paused, ok, bad, ms_total, running, problem = flat[
+                at : at + 10
+            ]
+            succeeded = int(ok)
             stats.append(
                 QueueStats(
-                    queue=queue,
-                    waiting=int(waiting or 0),
-                    scheduled=max(int(scheduled or 0), 0),
-                    running=running,
-                    dead=max(int(dead or 0), 0),
+                    queue=queue.decode(),
+                    waiting=int(waiting),
+                    scheduled=max(int(scheduled), 0),
+                    running=int(running),
+                    dead=max(int(dead), 0),
                     succeeded=succeeded,
-                    failed=failed,
+                    failed=int(bad),
                     window=timedelta(minutes=minutes),
-                    mean_duration=timedelta(milliseconds=duration / succeeded)
+                    mean_duration=timedelta(milliseconds=int(ms_total) / succeeded)
                     if succeeded
                     else None,
                     paused=bool(paused),
-                    problem=problem,
+                    problem=problem.decode() or None,
                 )
             )
+            if problem:
+                log.warning("counts of queue %s could not be read: %s", queue.decode(), problem)
         return stats
 
     @translated

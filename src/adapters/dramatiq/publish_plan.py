@@ -202,7 +202,12 @@ class PublishPlan:
 
     def reschedule_call(self, event_id: UUID, due_at: datetime) -> ScriptCall:
         """The call of ``reschedule.lua`` moving ``event_id`` to ``due_at``."""
-        return ScriptCall("reschedule", [self.keys.schedule], [str(event_id), _ms(due_at)], None)
+        return ScriptCall(
+            "reschedule",
+            [self.keys.schedule],
+            [str(event_id), _ms(due_at), self.keys.schedule_wake],
+            None,
+        )
 
     def result(self, event: DomainEvent, call: ScriptCall, accepted: bool) -> PublishResult:
         """What the script's answer means for ``event`` (and tell the observers)."""
@@ -261,7 +266,16 @@ class PublishPlan:
                 *counted,
                 *(self.keys.stats(r.queue) for r in routes),
             ],
-            [token, ttl, event_id, _ms(due_at), entry, version, event_type if counted else ""],
+            [
+                token,
+                ttl,
+                event_id,
+                _ms(due_at),
+                entry,
+                version,
+                event_type if counted else "",
+                self.keys.schedule_wake,
+            ],
             due_at,
             unrouted=routed is None,
         )

@@ -47,6 +47,7 @@ class Scripts:
     ack: Script
     put_back: Script
     report: Script
+    queue_stats: Script
 
     @classmethod
     def register(cls, client: redis.Redis) -> Scripts:

@@ -28,10 +28,12 @@ left when the message is fetched again is a worker process that died while runni
 
 Deciding is here; writing, one script per fate, is :mod:`.fates`; the message on its way and
 its ledger are :mod:`.deliveries`. Calls come one way, fetch -> actor -> handler -> here: the
-consumer hands what it cannot deliver to :meth:`Settlement.quarantine`; the actor opens a
-:class:`Delivery` per message; the handler runner sees the delivery only as its
-:class:`~hexbus.ports.ledger.DeliveryLedger` (``begin`` is ``start.lua``, ``succeeded`` is
-``complete.lua``: one script before the handler, one after); and the actor reports the run to
+consumer hands what it cannot deliver to :meth:`Settlement.quarantine` (and, serving one queue,
+has each fetched batch started at once, :meth:`Settlement.start_all`, ADR 0019); the actor
+opens a :class:`Delivery` per message; the handler runner sees the delivery only as its
+:class:`~hexbus.ports.ledger.DeliveryLedger` (``begin`` is ``start.lua``, or its batch's answer,
+``succeeded`` is ``complete.lua``: one script before the handler, one after); and the actor
+reports the run to
 :meth:`Settlement.settle`. Nothing is left on the message for another layer to act on later,
 so Dramatiq's ack that follows has nothing to do.
 
@@ -45,10 +47,11 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+import attrs
 import redis
 
 from ...application.delivery import AttemptOutcome, AttemptResult, dead_letter_for
@@ -67,10 +70,21 @@ from .scripts import Scripts
 from .tracking import Tracking, ms
 from .undeliverable import compact, quarantined, rejected
 
+
+@attrs.frozen
+class Fetched:
+    """What the consumer read off one fetched message, enough to start its handler."""
+
+    redis_id: str
+    attempt: object
+    handler: str
+    envelope: Any
+
+
 log = logging.getLogger("hexbus.worker")
 
 
-__all__ = ["Delivery", "Fate", "Settlement", "WorkerDeaths"]
+__all__ = ["Delivery", "Fate", "Fetched", "Settlement", "WorkerDeaths"]
 
 
 class Settlement:
@@ -136,6 +150,27 @@ class Settlement:
             event_id=event_id_of(envelope),
             event_type=event_type_of(envelope),
         )
+
+    def start_all(self, queue: str, fetched: Sequence[Fetched]) -> None:
+        """Start a batch just fetched from ``queue`` in one round trip (``start.lua`` for each,
+        pipelined), so that each delivery's ledger ``begin`` needs none (ADR 0019). The
+        consumer calls it only for messages that go to a waiting thread at once."""
+        self._fates.start_all(
+            [
+                self.delivery(
+                    queue=queue,
+                    redis_id=item.redis_id,
+                    attempt=item.attempt,
+                    handler=item.handler,
+                    envelope=item.envelope,
+                )
+                for item in fetched
+            ]
+        )
+
+    def forget(self, redis_id: str) -> None:
+        """A message started with its batch goes back unhandled (the consumer closes)."""
+        self._fates.forget(redis_id)
 
     # --- deciding (the actor reports; the settlement decides and writes) ---------------------
 

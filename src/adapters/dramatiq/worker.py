@@ -141,6 +141,10 @@ class WorkerRuntime:
             clock=clock,
             middleware=[CurrentMessage()],
             heartbeat_timeout_ms=int(timings.heartbeat_timeout.total_seconds() * 1000),
+            # One queue, prefetch = threads: every message fetched has a thread waiting for
+            # it, so its handler is started with its batch (ADR 0019). Several queues share
+            # the threads, and a message fetched could wait: each starts on its own there.
+            start_at_fetch=len(set(self.queues)) == 1,
         )
         dramatiq.actor(  # type: ignore[call-overload]
             self.deliverer,

@@ -80,8 +80,8 @@ class QueueStatsOut(BaseModel):
     health: Badge
     problem: str | None = Field(
         default=None,
-        description="Why some counts of this queue could not be read (a key of the wrong "
-        "type); they show as 0.",
+        description="What could not be read for this queue (a Redis key of the wrong type): "
+        "the counts it holds read 0. Null when every count was read.",
     )
 
     @classmethod

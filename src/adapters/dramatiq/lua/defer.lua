@@ -9,6 +9,7 @@
 -- ARGV[3] due time ms, ARGV[4] the entry (header line + envelope, one handler; messages.py)
 -- ARGV[5] 'retry' or 'wait', ARGV[6] handler, ARGV[7] attempts so far, ARGV[8] last error
 -- ARGV[9] now ms, ARGV[10] track '1'/'0', ARGV[11] stats bucket TTL ms
+-- ARGV[12] the movers' wake channel, told the due time when this entry becomes the earliest
 --
 -- Why a script: Dramatiq's Retries middleware enqueues the retry and then acks, and a failed
 -- enqueue still acks, losing the message. Here the retry is written and the original acked
@@ -26,8 +27,12 @@ for _, pair in ipairs({{1, 'set'}, {2, 'hash'}, {3, 'zset'}, {4, 'hash'}, {8, 'h
       ', not a ' .. pair[2])
   end
 end
+local head = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
 redis.call('HSET', KEYS[4], ARGV[2], ARGV[4])
+if not head[2] or tonumber(ARGV[3]) < tonumber(head[2]) then
+  redis.call('PUBLISH', ARGV[12], ARGV[3])
+end
 redis.call('SREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[8], ARGV[1])

@@ -11,8 +11,9 @@
 -- ARGV[12] the key template of a type's kept-event cursors, with <type>
 -- ARGV[13] how long an entry that cannot be moved waits before it is tried again, ms
 --
--- Returns {taken, problem, ...}: how many due entries were taken, then one line per entry that
--- could not be moved because a key of its queue holds the wrong type: such an entry is put
+-- Returns {taken, next due ms, problem, ...}: how many due entries were taken, the due time of
+-- the earliest entry left ('' when none is left), so that the mover can sleep until then (ADR
+-- 0019), then one line per entry that could not be moved because a key of its queue holds the wrong type: such an entry is put
 -- back on the schedule a minute later (ARGV[13] ms), so it neither blocks the entries after
 -- it nor is lost (ADR 0018). Keys are checked before the entry's first write; a wrong-typed
 -- stats counter or status record is skipped, not refused.
@@ -158,4 +159,6 @@ for _, entry in ipairs(due) do
     redis.call('HDEL', KEYS[2], entry)
   end
 end
+local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+table.insert(result, 2, head[2] or '')
 return result

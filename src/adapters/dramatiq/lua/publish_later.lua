@@ -13,6 +13,8 @@
 -- ARGV[4] due time ms, ARGV[5] the entry
 -- ARGV[6] the version of the route table the entry's handlers come from ('' for none)
 -- ARGV[7] the event type when no route has it (counted as unrouted now), else ''
+-- ARGV[8] the movers' wake channel (keys.py): told the due time when this entry becomes the
+--         earliest, so that a mover asleep until a later due time wakes for it (ADR 0019)
 --
 -- Returns 1 when accepted, 0 for a duplicate, -1 when the route table changed since the
 -- caller read it (nothing written). Atomic for the same reasons as publish.lua; the published
@@ -44,8 +46,12 @@ for k = 3, #KEYS do
     return redis.error_reply('WRONGTYPE ' .. KEYS[k] .. ' holds a ' .. kind .. ', not a ' .. want)
   end
 end
+local head = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
 redis.call('HSET', KEYS[4], ARGV[3], ARGV[5])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[3])
+if not head[2] or tonumber(ARGV[4]) < tonumber(head[2]) then
+  redis.call('PUBLISH', ARGV[8], ARGV[4])
+end
 if ARGV[7] ~= '' then
   redis.call('HINCRBY', KEYS[5], ARGV[7], 1)
 else

@@ -1,0 +1,141 @@
+"""A worker serving one queue starts each fetched batch in one round trip (ADR 0019), and loses
+nothing of what starting one message at a time kept: each handler runs once, a redelivery of a
+handler that already succeeded is skipped, the status says running and then succeeded, and
+the start counts are cleared."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+
+import attrs
+import pytest
+import redis
+
+from hexbus import DomainEvent, DomainEventsProcessor
+from hexbus.adapters.dramatiq import DramatiqEventBus, RedisKeys, WorkerRuntime
+from hexbus.adapters.dramatiq.monitor import RedisQueueMonitor
+from hexbus.ports.monitoring import HandlerState
+from hexbus.testing.dramatiq_harness import declare_routes
+from hexbus.testing.redis_server import RedisServer
+
+from .conftest import wait_for
+
+pytestmark = pytest.mark.redis
+
+
+@attrs.frozen(kw_only=True)
+class Tick(DomainEvent):
+    event_type = "it.start_at_fetch.tick"
+    n: int = 0
+
+
+@attrs.define
+class World:
+    client: redis.Redis
+    keys: RedisKeys
+    bus: DramatiqEventBus
+    monitor: RedisQueueMonitor
+    processor: DomainEventsProcessor
+    runs: list[int]
+    gate: threading.Event
+    runtimes: list[WorkerRuntime] = attrs.field(factory=list)
+
+    def start(self, queues: tuple[str, ...] = ("ticks",)) -> WorkerRuntime:
+        runtime = WorkerRuntime(
+            processor=self.processor,
+            client=self.client,
+            queues=queues,
+            threads=4,
+            keys=self.keys,
+            idle_timeout=timedelta(milliseconds=100),
+        )
+        runtime.start()
+        self.runtimes.append(runtime)
+        return runtime
+
+    def settled(self) -> bool:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.llen(self.keys.queue("ticks"))
+        pipe.hlen(self.keys.messages("ticks"))
+        pipe.hlen(self.keys.runs("ticks"))
+        return not any(pipe.execute())
+
+
+@pytest.fixture
+def world(redis_server: RedisServer, namespace: str) -> Iterator[World]:
+    client = redis_server.client()
+    keys = RedisKeys(namespace)
+    processor = DomainEventsProcessor()
+    runs: list[int] = []
+    gate = threading.Event()
+    gate.set()
+    lock = threading.Lock()
+
+    def tick(event: Tick) -> None:
+        gate.wait(10)
+        with lock:
+            runs.append(event.n)
+
+    processor.register_handler(Tick, tick, name="it.tick", queue="ticks")
+    processor.register_handler(Tick, lambda e: None, name="it.tock", queue="tocks")
+    declare_routes(client, keys, processor)
+    bus = DramatiqEventBus(processor, client, keys=keys)
+    monitor = RedisQueueMonitor(client, keys, processor, bus.dead_letters)
+    w = World(client, keys, bus, monitor, processor, runs, gate)
+    yield w
+    gate.set()
+    for runtime in w.runtimes:
+        runtime.stop(timedelta(seconds=5))
+
+
+def test_a_one_queue_worker_starts_at_fetch_and_a_shared_one_does_not(world: World) -> None:
+    assert world.start(("ticks",)).broker.start_at_fetch
+    assert not world.start(("ticks", "tocks")).broker.start_at_fetch
+
+
+def test_every_handler_runs_once_and_its_start_count_is_cleared(world: World) -> None:
+    events = [Tick(n=i) for i in range(60)]
+    world.bus.publish_all(events)
+    world.start()
+    wait_for(lambda: len(world.runs) >= 60 and world.settled(), timeout=20, what="all handled")
+    assert sorted(world.runs) == list(range(60)), "each once"
+    status = world.monitor.event_status(events[7].event_id)
+    assert status is not None
+    tick = next(h for h in status.handlers if h.handler == "it.tick")
+    assert tick.state is HandlerState.SUCCEEDED
+    assert tick.attempts == 1
+
+
+def test_the_status_says_running_while_the_handler_runs(world: World) -> None:
+    world.gate.clear()
+    event = Tick(n=1)
+    world.bus.publish(event)
+    world.start()
+
+    def state() -> HandlerState | None:
+        status = world.monitor.event_status(event.event_id)
+        if status is None:
+            return None
+        return next(h.state for h in status.handlers if h.handler == "it.tick")
+
+    wait_for(lambda: state() is HandlerState.RUNNING, timeout=10, what="running")
+    world.gate.set()
+    wait_for(lambda: state() is HandlerState.SUCCEEDED, timeout=10, what="succeeded")
+
+
+def test_a_redelivery_of_a_handler_that_succeeded_is_skipped(world: World) -> None:
+    event = Tick(n=5)
+    world.bus.publish(event)
+    messages = world.keys.messages("ticks")
+    redis_id = world.client.lindex(world.keys.queue("ticks"), 0)
+    body = world.client.hget(messages, redis_id)  # type: ignore[arg-type]
+    world.start()
+    wait_for(lambda: world.runs == [5] and world.settled(), timeout=10, what="handled once")
+    # The same message again, as recovery would return it: in a batch of fresh ones.
+    world.bus.publish_all([Tick(n=10), Tick(n=11)])
+    world.client.hset(messages, "again", body)  # type: ignore[arg-type]
+    world.client.rpush(world.keys.queue("ticks"), "again")
+    wait_for(lambda: len(world.runs) >= 3 and world.settled(), timeout=10, what="the batch")
+    assert sorted(world.runs) == [5, 10, 11], "the redelivery was skipped, not run again"
