@@ -43,7 +43,7 @@ from .connection import TRANSIENT
 from .keys import RedisKeys
 from .messages import ATTEMPT
 from .scripts import Scripts
-from .settlement import Fetched, Settlement
+from .settlement import Fetched, Refusal, Settlement
 
 log = logging.getLogger("hexbus.worker")
 
@@ -274,8 +274,9 @@ class HexbusConsumer(Consumer):
         flat = self._fetch(
             keys=self._fetch_keys, args=[room, self.broker.broker_id, now_ms, self.queue_name]
         )
+        refused: list[Refusal] = []
         for i in range(0, len(flat), 2):
-            message = self._admit(flat[i], flat[i + 1] if flat[i + 1] is not None else None)
+            message = self._admit(flat[i], flat[i + 1], refused)
             if message is not None:
                 self._cache.append(message)
         if self._cache and self.broker.start_at_fetch:
@@ -291,6 +292,8 @@ class HexbusConsumer(Consumer):
                     for m in self._cache
                 ],
             )
+        # Everything refused in this fetch goes to the dead letters in one round trip.
+        self._settlement.quarantine_all(self.queue_name, refused)
         return bool(flat)
 
     def _wait_for_work(self) -> None:
@@ -305,18 +308,21 @@ class HexbusConsumer(Consumer):
         seconds = max(self.timeout / 1000, 0.1)
         self.broker.client.blpop([self._wake], timeout=seconds)
 
-    def _admit(self, raw_id: bytes | str, body: bytes | None) -> Message[Any] | None:
-        """The message to hand out, held from now on; or None, the item settled here."""
+    def _admit(
+        self, raw_id: bytes | str, body: bytes | None, refused: list[Refusal]
+    ) -> Message[Any] | None:
+        """The message to hand out, held from now on; or None: the item was settled here, or
+        added to ``refused`` to be dead-lettered with the rest of its fetch."""
         redis_id = intake.read_id(raw_id)
         if isinstance(redis_id, intake.Refused):
-            self._settlement.quarantine(self.queue_name, raw_id, body, redis_id.reason)
+            refused.append((raw_id, body, redis_id.reason))
             return None
         if body is None:  # acked or recovered elsewhere meanwhile: nothing to run
             self._settlement.drop(self.queue_name, redis_id)
             return None
         read = intake.read(body, queue=self.queue_name, redis_id=redis_id, actors=self._actors)
         if isinstance(read, intake.Refused):
-            self._settlement.quarantine(self.queue_name, redis_id, body, read.reason)
+            refused.append((redis_id, body, read.reason))
             return None
         self._held.add(redis_id)
         return read

@@ -74,35 +74,78 @@ class RedisDeadLetters:
         Also counts it against its queue, marks the handler dead in the event's status, and
         clears the message's start count (``runs``, ADR 0017).
         """
+        keys, args = self._call(
+            dead_letter,
+            acks=acks,
+            messages=messages,
+            runs=runs,
+            redis_id=redis_id,
+            counts_as_failure=counts_as_failure,
+        )
+        self._scripts.dead_letter(keys=keys, args=args)
+
+    def record_all(
+        self,
+        items: Sequence[tuple[DeadLetter, str | bytes]],
+        *,
+        acks: str,
+        messages: str,
+        runs: str,
+    ) -> list[Exception | None]:
+        """:meth:`record` for several items of one queue in one pipelined round trip (what a
+        consumer refused of one fetch): each script runs on its own, so one refused by Redis
+        (a key of the wrong type) does not keep the others from being recorded. Returns, per
+        item, None when recorded or the error Redis answered; raises when Redis could not be
+        reached (nothing is lost: the items stay in the acks set, reconciled later)."""
+        if not items:
+            return []
+        pipe = self._scripts.dead_letter.registered_client.pipeline(transaction=False)
+        for dead_letter, redis_id in items:
+            keys, args = self._call(
+                dead_letter, acks=acks, messages=messages, runs=runs, redis_id=redis_id
+            )
+            self._scripts.dead_letter(keys=keys, args=args, client=pipe)
+        replies = pipe.execute(raise_on_error=False)
+        return [reply if isinstance(reply, Exception) else None for reply in replies]
+
+    def _call(
+        self,
+        dead_letter: DeadLetter,
+        *,
+        acks: str,
+        messages: str,
+        runs: str,
+        redis_id: str | bytes,
+        counts_as_failure: bool = True,
+    ) -> tuple[list[str], list[Any]]:
         now = self._clock.now()
         horizon = now - self.retention
         queue = dead_letter.queue
-        self._scripts.dead_letter(
-            keys=[
-                acks,
-                messages,
-                self._keys.dead,
-                self._keys.dead_items,
-                self._keys.stats(queue),
-                self._keys.stats_bucket(queue, minute_of(now)),
-                self._keys.status(dead_letter.event_id or "none"),
-                runs,
-            ],
-            args=[
-                redis_id,
-                dead_letter.id,
-                _ms(dead_letter.failed_at),
-                dump_dead_letter(dead_letter),
-                _ms(horizon),
-                dead_letter.handler or "",
-                dead_letter.attempts,
-                dead_letter.error[:500],
-                self.tracking.flag,
-                ms(self.tracking.bucket_ttl),
-                self._keys.stats_template,
-                "1" if counts_as_failure else "0",
-            ],
-        )
+        keys = [
+            acks,
+            messages,
+            self._keys.dead,
+            self._keys.dead_items,
+            self._keys.stats(queue),
+            self._keys.stats_bucket(queue, minute_of(now)),
+            self._keys.status(dead_letter.event_id or "none"),
+            runs,
+        ]
+        args: list[Any] = [
+            redis_id,
+            dead_letter.id,
+            _ms(dead_letter.failed_at),
+            dump_dead_letter(dead_letter),
+            _ms(horizon),
+            dead_letter.handler or "",
+            dead_letter.attempts,
+            dead_letter.error[:500],
+            self.tracking.flag,
+            ms(self.tracking.bucket_ttl),
+            self._keys.stats_template,
+            "1" if counts_as_failure else "0",
+        ]
+        return keys, args
 
     # --- the DeadLetters port --------------------------------------------------------------
 

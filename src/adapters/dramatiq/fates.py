@@ -268,6 +268,15 @@ class Fates:
             dead_letter, acks=keys.acks, messages=keys.messages, runs=keys.runs, redis_id=redis_id
         )
 
+    def quarantine_all(
+        self, queue: str, items: Sequence[tuple[DeadLetter, str | bytes]]
+    ) -> list[Exception | None]:
+        """:meth:`quarantine` for several items of one fetch, in one round trip."""
+        keys = self.queue_keys(queue)
+        return self._dead_letters.record_all(
+            items, acks=keys.acks, messages=keys.messages, runs=keys.runs
+        )
+
     def drop(self, queue: str, redis_id: str) -> None:
         """``ack.lua`` for an id whose body is gone: nothing left to run."""
         keys = self.queue_keys(queue)

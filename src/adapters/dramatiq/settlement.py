@@ -70,6 +70,10 @@ from .scripts import Scripts
 from .tracking import Tracking, ms
 from .undeliverable import compact, quarantined, rejected
 
+Refusal = tuple[str | bytes, bytes | None, str]
+"""An item a consumer refused: the id the queue held (bytes when not UTF-8), its body, and why
+(a reason that quotes none of it)."""
+
 
 @attrs.frozen
 class Fetched:
@@ -274,6 +278,29 @@ class Settlement:
         self._fates.quarantine(queue, redis_id, dead_letter)
         self._quarantine_log.note(queue, redis_id, dead_letter.error)
         self._observer.dead_lettered(dead_letter)
+
+    def quarantine_all(self, queue: str, items: Sequence[Refusal]) -> None:
+        """:meth:`quarantine` for what one fetch refused, in one round trip: a fuzz of bad
+        items costs a consumer a fraction of what the good ones do, not a round trip each.
+        Raises the first error Redis answered (after recording every item it could), as
+        :meth:`quarantine` would have for that item."""
+        if not items:
+            return
+        now = self._clock.now()
+        letters = [
+            (quarantined(queue=queue, body=body, reason=reason, failed_at=now), redis_id)
+            for redis_id, body, reason in items
+        ]
+        errors = self._fates.quarantine_all(queue, letters)
+        first: Exception | None = None
+        for (dead_letter, redis_id), error in zip(letters, errors, strict=True):
+            if error is not None:
+                first = first or error
+                continue
+            self._quarantine_log.note(queue, redis_id, dead_letter.error)
+            self._observer.dead_lettered(dead_letter)
+        if first is not None:
+            raise first
 
     def drop(self, queue: str, redis_id: str) -> None:
         """Take an id whose body is gone out of flight: it was settled elsewhere meanwhile
