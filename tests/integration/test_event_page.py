@@ -164,6 +164,18 @@ def test_redis_event_page_payload_and_causation_chain(
         what="the caused events to retry",
     )
 
+    # Due again (the hour skipped) and waiting in its queue under a random id: the newest
+    # entries of its queue are read for it.
+    deployment.runtime.stop(timedelta(seconds=5))
+    deployment.running = False
+    schedule = f"{namespace}:schedule"
+    client.zadd(schedule, dict.fromkeys(client.zrange(schedule, 0, -1), 0))
+    deployment.runtime.maintenance.move_due()
+    body = deployment.page(deployment.operator, cause)
+    assert body["state"] == "queued"
+    assert (payload_of(body)["patient"], body["message_found_in"]) == (MARKER, "queue page")
+    assert_read_rules(deployment, cause)
+
 
 def test_in_memory_event_page_payload_and_causation_chain(memory: Memory) -> None:  # noqa: F811
     memory.book()

@@ -10,11 +10,13 @@ and the events it caused; both bounded reads of what the scripts already write (
   each is looked up in the queue its handler's route names now;
 * a retry (or a rate-limit wait) is a schedule entry scored by the due time the status keeps
   (``{handler}|n``): ``ZRANGEBYSCORE`` of that one millisecond;
-* a running retry is in the live workers' acks sets of its queue (threads x prefetch).
+* a running retry is in the live workers' acks sets of its queue (threads x prefetch);
+* a retry that came due and waits in its queue again has an id made at random by the
+  settlement and recorded nowhere: the newest :data:`RETRY_WINDOW` entries of its queue are
+  read for it (``LRANGE`` and ``HMGET`` in chunks), and one further back is not found.
 
-Every handler carries the same event, so any copy will do. What is not found: a retry that
-came due and waits in its queue again (its id was made at random by the settlement and is
-recorded nowhere), and any event whose messages are all acked (succeeded, cancelled).
+Every handler carries the same event, so any copy will do. An event whose messages are all
+acked (succeeded, cancelled) has none.
 
 **The events it caused** carry its id as ``causation_id`` in their envelope, and no index keys
 them by it: they are looked for in every index that holds envelopes (each queue's waiting list
@@ -41,6 +43,8 @@ from .routes import RedisRoutes
 CAUSED_BUDGET: Final = 2000
 """Index entries one search for caused events reads at most, across every index."""
 CHUNK: Final = 200
+RETRY_WINDOW: Final = 1000
+"""Newest entries of a queue read for a retry that came due and waits there again."""
 
 
 class EventCopies:
@@ -61,7 +65,8 @@ class EventCopies:
     # --- the envelope ------------------------------------------------------------------------
 
     def held_event(self, event_id: UUID) -> HeldEvent | None:
-        """At most four round trips (see the module's docstring)."""
+        """Four round trips for a waiting, delayed or retrying event; more only for a running
+        retry or one due again (see the module's docstring)."""
         eid = str(event_id)
         pipe = self._client.pipeline(transaction=False)
         pipe.hget(self._keys.schedule_items, eid)
@@ -95,12 +100,36 @@ class EventCopies:
             for item in self._client.hmget(self._keys.schedule_items, entries):
                 if item is not None and (envelope := _entry_envelope(item, eid)) is not None:
                     return HeldEvent(envelope=envelope, found_in="schedule")
-        running = {
-            queues[k[: -len("|s")]]
-            for k, v in status.items()
-            if k.endswith("|s") and v == "running" and k[: -len("|s")] in queues
-        }
-        return self._running_copy(sorted(running), eid)
+        return self._moved_copy(status, queues, eid)
+
+    def _moved_copy(
+        self, status: dict[str, str], queues: dict[str, str], eid: str
+    ) -> HeldEvent | None:
+        """A retry's message, whose id no key records: running, or due and waiting again."""
+        running = _queues_in(status, queues, lambda state, attempts: state == "running")
+        found = self._running_copy(sorted(running), eid)
+        if found is not None:
+            return found
+        # Due again, it waits in its queue under an id made at random: the newest
+        # RETRY_WINDOW entries of its queue are read for it, nothing more.
+        due_again = _queues_in(
+            status, queues, lambda state, attempts: state == "queued" and attempts
+        )
+        for queue in sorted(due_again):
+            found = self._waiting_copy(queue, eid)
+            if found is not None:
+                return found
+        return None
+
+    def _waiting_copy(self, queue: str, eid: str) -> HeldEvent | None:
+        mark = f'"message_id":"{eid}/'.encode()
+        for ids in self._list_chunks(self._keys.queue(queue), RETRY_WINDOW):
+            for body in self._client.hmget(self._keys.messages(queue), ids):
+                if isinstance(body, bytes) and mark in body:
+                    envelope = _message_envelope(body, eid)
+                    if envelope is not None:
+                        return HeldEvent(envelope=envelope, found_in=f"queue {queue}")
+        return None
 
     def _running_copy(self, queues: Sequence[str], eid: str) -> HeldEvent | None:
         if not queues:
@@ -172,9 +201,9 @@ class EventCopies:
             items = self._client.hmget(self._keys.dead_items, members)
             yield [r for i in items if i is not None if (r := _dead_row(i))], len(members)
 
-    def _list_chunks(self, key: str) -> Iterator[list[bytes]]:
+    def _list_chunks(self, key: str, most: int = CAUSED_BUDGET) -> Iterator[list[bytes]]:
         position = 0
-        while position < CAUSED_BUDGET:
+        while position < most:
             ids: list[bytes] = self._client.lrange(  # type: ignore[assignment]
                 key, -(position + CHUNK), -(position + 1)
             )
@@ -198,6 +227,20 @@ class EventCopies:
             if len(members) < CHUNK:
                 return
             position += CHUNK
+
+
+def _queues_in(
+    status: dict[str, str], queues: dict[str, str], keep: Callable[[str, int], object]
+) -> set[str]:
+    """The queues of the handlers whose state and attempts (``{h}|s``, ``{h}|a``) ``keep``."""
+    out = set()
+    for key, state in status.items():
+        handler = key[: -len("|s")]
+        if key.endswith("|s") and handler in queues:
+            attempts = status.get(f"{handler}|a", "0")
+            if keep(state, int(attempts) if attempts.isdigit() else 0):
+                out.add(queues[handler])
+    return out
 
 
 def _compact(value: Any) -> str:
