@@ -377,7 +377,10 @@ class Container(containers.DeclarativeContainer):
     browser = providers.Selector(
         bus_kind,
         in_memory=providers.Singleton(
-            InMemoryEventBrowser, in_memory_monitor, in_memory_bus.provided.dead_letters
+            InMemoryEventBrowser,
+            in_memory_monitor,
+            in_memory_bus.provided.dead_letters,
+            serializer,
         ),
         queue=providers.Singleton(
             RedisEventBrowser,

@@ -91,6 +91,27 @@ class WorkerInfo:
     started_at: datetime | None
 
 
+@attrs.frozen(kw_only=True)
+class HeldEvent:
+    """An event's envelope as the bus still holds it, and where it was found."""
+
+    envelope: str
+    """The wire form (JSON text; its payload sealed when payloads are encrypted)."""
+    found_in: str
+    """``queue <name>``, ``schedule`` or ``memory``: which copy was read."""
+
+
+@attrs.frozen(kw_only=True)
+class CausedEvents:
+    """The events one event caused (their ``causation_id`` is its id), as far as found."""
+
+    items: tuple[EventSummary, ...]
+    scanned: int
+    """Index entries read to find them (the cost of the call)."""
+    complete: bool
+    """False when the limit or the read budget stopped the search before its end."""
+
+
 class EventBrowser(Protocol):
     """Lists a queue's events by state, and the workers serving the bus."""
 
@@ -110,4 +131,16 @@ class EventBrowser(Protocol):
 
     def workers(self) -> list[WorkerInfo]:
         """The live workers, by id."""
+        ...
+
+    def held_event(self, event_id: UUID) -> HeldEvent | None:
+        """The event's envelope if the bus still holds a copy outside the dead letters (a
+        waiting, scheduled, retrying or running message), found without scanning; None when
+        it holds none (succeeded, cancelled, or a copy it cannot locate: ADR 0024)."""
+        ...
+
+    def caused_by(self, event_id: UUID, *, limit: int = 20) -> CausedEvents:
+        """The events whose ``causation_id`` is ``event_id``, across every queue and every
+        state whose index carries the envelope, newest first, at most ``limit``; a bounded
+        read whatever the number of events (ADR 0024)."""
         ...

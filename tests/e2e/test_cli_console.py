@@ -151,6 +151,19 @@ def test_on_redis_events_are_listed_promoted_and_workers_shown(
     assert [row["event_id"] for row in json.loads(listed.stdout)["items"]] == [
         str(waiting.event_id)
     ]
+    # The event page: the waiting event as held (its payload: this CLI is the operator's
+    # side) and the events it caused, found across the queues.
+    child = Job(label="child", causation_id=waiting.event_id)
+    deployment.publish(child)
+    page = json.loads(hexbus("events", "show", str(waiting.event_id), "--json").stdout)
+    assert json.loads(page["message"])["payload"]["label"] == "waiting"
+    assert page["message_found_in"].startswith("queue "), "any handler's message carries it"
+    assert {(r["event_id"], r["state"]) for r in page["caused"]} == {
+        (str(child.event_id), "waiting")
+    }
+    text = hexbus("events", "show", str(child.event_id)).stdout
+    assert f"caused by {waiting.event_id}" in text
+    assert '"label":"child"' in text
 
     deployment.start()
     promoted = hexbus("events", "promote", str(later.event_id))

@@ -4,11 +4,12 @@ app on uvicorn, Redis and a worker running the clinic example (the deployment of
 
 The operator finds an AI analysis by its id and sees its handlers, the progress and the log
 lines the handler reported; opens a payment scheduled for an hour from now, is asked before
-running it, runs it and sees it succeed; cancels nothing when the question is dismissed; sees
-the live worker and the schedules; opens a dead payment, reads its traceback and payload and
-retries its handler; retries the other dead letter of that handler by filter on the
-dashboard, after a count and a question; and the pages follow a dark colour scheme and fit
-420 px.
+running it, reads its payload as the schedule holds it, follows the event it caused and comes
+back through its cause, runs it and sees it succeed; cancels nothing when the question is
+dismissed; sees the live worker and the schedules; opens a dead payment, reads its traceback
+and payload and retries its handler; retries the other dead letter of that handler by filter
+on the dashboard, after a count and a question; and the pages follow a dark colour scheme and
+fit 420 px.
 Screenshots go to a temporary folder, or to ``docs/screenshots/`` with
 ``HEXBUS_UPDATE_SCREENSHOTS=1``.
 """
@@ -52,6 +53,8 @@ def test_an_operator_finds_an_event_follows_it_and_runs_a_scheduled_one(
     analysis = str(requested.event_id)
     later = Settlement(label="txn-later")
     deployment.container.event_bus().publish(later, delay=timedelta(hours=1))
+    child = Settlement(label="txn-child", causation_id=later.event_id)
+    deployment.container.event_bus().publish(child, delay=timedelta(hours=2))
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -103,7 +106,16 @@ def test_an_operator_finds_an_event_follows_it_and_runs_a_scheduled_one(
             assert page.evaluate("document.activeElement.textContent") == str(later.event_id)
             page.keyboard.press("Enter")
             expect(page.locator("#event-state")).to_have_text("scheduled")
+            # Its payload as the schedule holds it (the operator's token), and the chain.
+            expect(page.locator("#held")).to_contain_text("held in schedule")
+            expect(page.locator("#held-message")).to_contain_text("txn-later")
             page.screenshot(path=str(shots / "console-scheduled.png"), full_page=True)
+            page.locator(f'#caused li[data-caused="{child.event_id}"] button').click()
+            expect(page.locator("#event-id")).to_have_text(str(child.event_id))
+            expect(page.locator("#held-message")).to_contain_text("txn-child")
+            page.locator("#caused-by button").click()
+            expect(page.locator("#event-id")).to_have_text(str(later.event_id))
+            expect(page.locator("#event-state")).to_have_text("scheduled")
             page.once("dialog", lambda dialog: dialog.dismiss())
             page.get_by_role("button", name="Cancel").click()
             expect(page.locator("#event-state")).to_have_text("scheduled")

@@ -83,19 +83,26 @@ def letter_json(letter: DeadLetter, *, with_message: bool = True) -> dict[str, A
 def revealed(container: Container, letter: DeadLetter) -> DeadLetter:
     """``letter`` with its event's payload in clear when it is sealed and a key opens it:
     these commands run where Redis and the keys are, the operator's side (ADR 0016)."""
+    message = revealed_text(container, letter.message)
+    return letter if message is letter.message else attrs.evolve(letter, message=message)
+
+
+def revealed_text(container: Container, stored: str) -> str:
+    """An envelope as stored (JSON text), its payload opened when sealed and a key opens it;
+    ``stored`` itself when it is not sealed or no key here opens it."""
     try:
-        envelope = json.loads(letter.message)
+        envelope = json.loads(stored)
     except ValueError:
-        return letter
+        return stored
     if not isinstance(envelope, dict):
-        return letter
+        return stored
     try:
         opened = container.serializer().reveal(envelope)
     except EventError:
-        return letter  # sealed with a key this command lacks: shown as carried
+        return stored  # sealed with a key this command lacks: shown as carried
     if opened is envelope:
-        return letter
-    return attrs.evolve(letter, message=json.dumps(opened, separators=(",", ":")))
+        return stored
+    return json.dumps(opened, separators=(",", ":"))
 
 
 def first_line(text: str, width: int = 80) -> str:

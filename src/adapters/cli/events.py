@@ -9,8 +9,11 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from ...application.event_detail import CAUSED_LIMIT, EventDetail, event_detail
+from ...ports.browsing import EventSummary
 from ...ports.monitoring import EventStatus, HandlerState, HandlerStatus
 from .apps import AppOption
+from .dead_letters import revealed_text
 from .operations import (
     JsonOption,
     console,
@@ -124,28 +127,86 @@ def print_event_status(status: EventStatus) -> None:
         )
 
 
+def caused_json(row: EventSummary) -> dict[str, Any]:
+    """One caused event for machines (its header only)."""
+    return {
+        "event_id": str(row.event_id),
+        "event_type": row.event_type,
+        "queue": row.queue,
+        "state": row.state.value,
+        "handlers": list(row.handlers),
+    }
+
+
+def print_chain(detail: EventDetail, message: str | None) -> None:
+    """The held event (payload in clear where a key opens it), its cause and what it caused."""
+    if detail.held is not None:
+        console.print(f"[bold]event[/] (held in {escape(detail.held.found_in)})")
+        console.print(message, markup=False, highlight=False, soft_wrap=True)
+    else:
+        console.print("[dim]event: no copy held any more (succeeded or cancelled)[/]")
+    cause = detail.caused_by
+    if cause is not None:
+        console.print(
+            f"caused by [bold]{cause.event_id}[/]  type {escape(cause.event_type or '?')}"
+        )
+    caused = detail.caused
+    if caused.items:
+        table = Table("caused event", "type", "queue", "state", title="events it caused")
+        for row in caused.items:
+            table.add_row(
+                str(row.event_id), escape(row.event_type or "?"), escape(row.queue), row.state.value
+            )
+        console.print(table)
+    if not caused.complete:
+        console.print(
+            f"[dim]more caused events may exist: {caused.scanned:,} entries read; "
+            "raise --caused-limit[/]"
+        )
+
+
 @events.command("show")
 def show_event(
     event_id: Annotated[str, typer.Argument(help="The event's id (a UUID).", show_default=False)],
+    caused_limit: Annotated[
+        int,
+        typer.Option(
+            "--caused-limit",
+            min=1,
+            max=200,
+            help="List at most this many of the events it caused (a bounded search).",
+        ),
+    ] = CAUSED_LIMIT,
     json_output: JsonOption = False,
     app: AppOption = None,
 ) -> None:
-    """Show an event's status per handler: state, attempts, last error and times.
+    """Show an event's status per handler (state, attempts, last error and times), the event
+    itself while the bus still holds it (payload in clear where this command has the key),
+    the event that caused it and the events it caused.
 
     Exit status 1 when nothing is known of the event: it was never published to this bus, or its record expired (succeeded events are kept 24 h, others 7 days, unless HEXBUS_TRACK_STATUS=false).
     """
     parsed = parse_event_id(event_id)
     container = open_container(app)
     with operator_errors(container):
-        status = container.monitor().event_status(parsed)
-    if status is None:
+        detail = event_detail(
+            parsed,
+            monitor=container.monitor(),
+            browser=container.browser(),
+            dead_letters=container.dead_letters(),
+            caused_limit=caused_limit,
+        )
+    if detail is None:
         raise fail(
             f"no status for event {parsed}: it was never published to this bus, or its "
             "record expired (succeeded: 24 h; failed, dead, pending: 7 days), or status "
             "tracking is off (HEXBUS_TRACK_STATUS=false)",
             1,
         )
+    status = detail.status
+    message = revealed_text(container, detail.held.envelope) if detail.held else None
     if json_output:
+        cause = detail.caused_by
         emit_json(
             {
                 "event_id": str(status.event_id),
@@ -154,7 +215,16 @@ def show_event(
                 "published_at": iso(status.published_at),
                 "due_at": iso(status.due_at),
                 "handlers": [handler_json(h) for h in status.handlers],
+                "message": message,
+                "message_found_in": detail.held.found_in if detail.held else None,
+                "caused_by": None
+                if cause is None
+                else {"event_id": cause.event_id, "event_type": cause.event_type},
+                "caused": [caused_json(row) for row in detail.caused.items],
+                "caused_complete": detail.caused.complete,
+                "caused_scanned": detail.caused.scanned,
             }
         )
     else:
         print_event_status(status)
+        print_chain(detail, message)

@@ -30,10 +30,20 @@ from uuid import UUID
 
 import redis
 
-from ...ports.browsing import BrowseState, EventFilter, EventPage, EventSummary, WorkerInfo
+from ...ports.browsing import (
+    BrowseState,
+    CausedEvents,
+    EventFilter,
+    EventPage,
+    EventSummary,
+    HeldEvent,
+    WorkerInfo,
+)
 from ..clocks import SystemClock
+from .browse_rows import envelope_header, message_row, to_time
 from .codec import load_dead_letter
 from .connection import translated
+from .event_copies import EventCopies
 from .keys import RedisKeys
 from .routes import RedisRoutes
 
@@ -62,6 +72,17 @@ class RedisEventBrowser:
         self._routes = routes
         self._heartbeat_timeout = heartbeat_timeout
         self._clock = clock or SystemClock()
+        self._copies = EventCopies(client, keys, routes, self._live)
+
+    @translated
+    def held_event(self, event_id: UUID) -> HeldEvent | None:
+        """The event's envelope from its messages or schedule entry (:mod:`.event_copies`)."""
+        return self._copies.held_event(event_id)
+
+    @translated
+    def caused_by(self, event_id: UUID, *, limit: int = 20) -> CausedEvents:
+        """The events it caused, within a read budget (:mod:`.event_copies`)."""
+        return self._copies.caused_by(event_id, limit=limit)
 
     @translated
     def browse(
@@ -121,7 +142,7 @@ class RedisEventBrowser:
             for body in bodies:
                 position += 1
                 scanned += 1
-                row = _message_row(queue, BrowseState.WAITING, body)
+                row = message_row(queue, BrowseState.WAITING, body)
                 if row is not None and keep.keeps(row):
                     items.append(row)
                     if len(items) == limit:
@@ -138,7 +159,7 @@ class RedisEventBrowser:
             pipe.smembers(self._keys.acks(broker, queue))
         ids = sorted({member for members in pipe.execute() for member in members})
         bodies: Sequence[Any] = self._client.hmget(self._keys.messages(queue), ids) if ids else []
-        rows = [_message_row(queue, BrowseState.RUNNING, body) for body in bodies]
+        rows = [message_row(queue, BrowseState.RUNNING, body) for body in bodies]
         kept = [row for row in rows if row is not None and keep.keeps(row)]
         kept.sort(key=lambda row: row.at or _EPOCH, reverse=True)
         return EventPage(items=tuple(kept[:limit]), next_cursor=None, scanned=len(ids))
@@ -207,7 +228,7 @@ class RedisEventBrowser:
                     queue=queue,
                     state=BrowseState.SUCCEEDED,
                     handlers=mine,
-                    at=_time(score),
+                    at=to_time(score),
                 )
                 if keep.keeps(row):
                     rows.append(row)
@@ -252,8 +273,8 @@ class RedisEventBrowser:
                     queues=queues,
                     threads=int(threads) if isinstance(threads, int) else None,
                     in_flight=in_flight,
-                    heartbeat_at=_time(score),
-                    started_at=_time(started) if isinstance(started, int) else None,
+                    heartbeat_at=to_time(score),
+                    started_at=to_time(started) if isinstance(started, int) else None,
                 )
             )
         return sorted(out, key=lambda w: w.worker)
@@ -267,58 +288,9 @@ class RedisEventBrowser:
 _EPOCH: Final = datetime.fromtimestamp(0, UTC)
 
 
-def _time(ms: float | int | None) -> datetime | None:
-    return None if ms is None else datetime.fromtimestamp(float(ms) / 1000, UTC)
-
-
 def _same_queue(stored: str, asked: str) -> bool:
     """A priority queue (``ai-processing.high``) is listed under its queue's name too."""
     return stored == asked or stored.split(".", 1)[0] == asked
-
-
-def _header(envelope: Any) -> tuple[str | None, str | None, str | None, UUID | None]:
-    if not isinstance(envelope, dict):
-        return None, None, None, None
-    try:
-        event_id = UUID(str(envelope.get("event_id")))
-    except ValueError:
-        event_id = None
-    event_type = envelope.get("event_type")
-    correlation = envelope.get("correlation_id")
-    causation = envelope.get("causation_id")
-    return (
-        event_type if isinstance(event_type, str) else None,
-        str(correlation) if correlation else None,
-        str(causation) if causation else None,
-        event_id,
-    )
-
-
-def _message_row(queue: str, state: BrowseState, body: Any) -> EventSummary | None:
-    """A Dramatiq message of one handler (``messages.MESSAGE_TEMPLATE``)."""
-    if body is None:
-        return None
-    try:
-        message = json.loads(body)
-        handler, envelope = message["args"][0], message["args"][1]
-        attempt = int(message["options"].get("hexbus_attempt", 1))
-        at = message.get("message_timestamp")
-    except (ValueError, KeyError, IndexError, TypeError):
-        return None
-    event_type, correlation, causation, event_id = _header(envelope)
-    if event_id is None:
-        return None
-    return EventSummary(
-        event_id=event_id,
-        event_type=event_type,
-        queue=queue,
-        state=state,
-        handlers=(str(handler),),
-        at=_time(at) if isinstance(at, int) else None,
-        attempts=attempt - 1 if state is BrowseState.WAITING else attempt,
-        correlation_id=correlation,
-        causation_id=causation,
-    )
 
 
 def _schedule_row(
@@ -339,7 +311,7 @@ def _schedule_row(
     mine = [(h, a) for q, h, a in handlers if _same_queue(q, queue)]
     if not mine:
         return None
-    event_type, correlation, causation, event_id = _header(envelope)
+    event_type, correlation, causation, event_id = envelope_header(envelope)
     if event_id is None:
         return None
     return EventSummary(
@@ -348,7 +320,7 @@ def _schedule_row(
         queue=queue,
         state=state,
         handlers=tuple(h for h, _ in mine),
-        at=_time(due_ms),
+        at=to_time(due_ms),
         attempts=max(a for _, a in mine) - 1,
         correlation_id=correlation,
         causation_id=causation,
@@ -363,7 +335,7 @@ def _dead_row(queue: str, item: bytes) -> EventSummary | None:
         envelope = json.loads(letter.message)
     except ValueError:
         envelope = None
-    _, correlation, causation, _ = _header(envelope)
+    _, correlation, causation, _ = envelope_header(envelope)
     return EventSummary(
         event_id=letter.event_id,
         event_type=letter.event_type,

@@ -4,21 +4,22 @@ scheduled event (promote, reschedule, cancel: the operator token)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated, Final
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
-from ...application.dead_letter_sweep import DeadLetterFilter, DeadLetterSweep
-from ...ports.dead_letters import DeadLetter
-from ...ports.monitoring import HandlerState
+from ...application.event_detail import CAUSED_LIMIT, event_detail
 from .auth import Operator, ReaderRole, documented
 from .browse_schemas import EventActionOut, RescheduleAt, RescheduleIn
 from .errors import ApiError
+from .event_detail_schemas import EventDetailOut
 from .roles import Access
-from .schemas import ErrorOut, EventStatusOut, Responses
+from .schemas import ErrorOut, Responses
 from .services import ServicesDep
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
+MAX_CAUSED: Final = 200
 
 
 @router.get(
@@ -26,24 +27,32 @@ router = APIRouter(prefix="/api/v1/events", tags=["events"])
     responses={404: {"model": ErrorOut, "description": "Unknown, or its status expired."}},
     openapi_extra=documented(Access.READ),
 )
-def event_status(event_id: UUID, services: ServicesDep, role: ReaderRole) -> EventStatusOut:
+def event_status(
+    event_id: UUID,
+    services: ServicesDep,
+    role: ReaderRole,
+    caused_limit: Annotated[int, Query(ge=1, le=MAX_CAUSED)] = CAUSED_LIMIT,
+) -> EventDetailOut:
     """The event's status per handler (state, attempts, timings, progress, log lines; the
-    last error only with HEXBUS_SHOW_ERRORS=true), and the dead letters of its dead handlers
-    (payload for the operator token only). Needs the read or the operator token."""
-    status = services.monitor.event_status(event_id)
-    if status is None:
+    last error only with HEXBUS_SHOW_ERRORS=true), the dead letters of its dead handlers, the
+    event as the bus still holds it (payload decrypted for the operator token only, the
+    header for the read token), the event that caused it and, at most ``caused_limit``, the
+    events it caused (a bounded search, ADR 0024). Needs the read or the operator token."""
+    detail = event_detail(
+        event_id,
+        monitor=services.monitor,
+        browser=services.browser,
+        dead_letters=services.dead_letters,
+        caused_limit=caused_limit,
+    )
+    if detail is None:
         raise ApiError(
             404,
             "UnknownEvent",
             f"no status for event {event_id}: it was never published here, or its status "
             "passed its retention (succeeded statuses are kept the shortest)",
         )
-    letters: list[DeadLetter] = []
-    if any(h.state is HandlerState.DEAD for h in status.handlers):
-        # One pass over the dead letters, only for an event that has some (ADR 0024).
-        where = DeadLetterFilter(event_id=event_id)
-        letters = list(DeadLetterSweep(services.dead_letters).matching(where))
-    return EventStatusOut.from_status(status, services.view(role), letters)
+    return EventDetailOut.from_detail(detail, services.view(role))
 
 
 NOT_PENDING: Responses = {

@@ -3,15 +3,28 @@
 The same rows as on Redis (:mod:`hexbus.adapters.dramatiq.browser`), from each handler's
 state: queued is waiting, failed (another attempt due) is retrying, and an event is listed as
 succeeded once every handler of it succeeded. Nothing ever waits on this synchronous bus, and
-no worker process serves it: the workers list is empty.
+no worker process serves it: the workers list is empty. The monitor keeps each event until
+it is finished or cancelled, so its envelope is held (serialized, and sealed, as the Redis bus
+would hold it) while any handler of it is still to run or retrying; the events it caused are
+every kept record naming it as their cause, in any state.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Final
+from uuid import UUID
 
-from ...ports.browsing import BrowseState, EventFilter, EventPage, EventSummary, WorkerInfo
+from ...domain.serialization import EventSerializer
+from ...ports.browsing import (
+    BrowseState,
+    CausedEvents,
+    EventFilter,
+    EventPage,
+    EventSummary,
+    HeldEvent,
+    WorkerInfo,
+)
 from ...ports.dead_letters import DeadLetters
 from ...ports.monitoring import HandlerState, HandlerStatus
 from .monitor import InMemoryMonitor, Kept
@@ -25,14 +38,20 @@ _STATES: Final = {
     HandlerState.DEAD: BrowseState.DEAD,
 }
 _EPOCH: Final = datetime.fromtimestamp(0, UTC)
+_HELD: Final = frozenset(
+    {HandlerState.QUEUED, HandlerState.SCHEDULED, HandlerState.RUNNING, HandlerState.FAILED}
+)
 
 
 class InMemoryEventBrowser:
     """The :class:`EventBrowser` port over an :class:`InMemoryMonitor`."""
 
-    def __init__(self, monitor: InMemoryMonitor, dead_letters: DeadLetters) -> None:
+    def __init__(
+        self, monitor: InMemoryMonitor, dead_letters: DeadLetters, serializer: EventSerializer
+    ) -> None:
         self._monitor = monitor
         self._dead_letters = dead_letters
+        self._serializer = serializer
 
     def browse(
         self,
@@ -59,6 +78,32 @@ class InMemoryEventBrowser:
     def workers(self) -> list[WorkerInfo]:
         """None: handlers run in the publisher's process."""
         return []
+
+    def held_event(self, event_id: UUID) -> HeldEvent | None:
+        """The event, serialized, while a handler of it is still to run (or to run again)."""
+        for kept in self._monitor.kept():
+            if kept.status.event_id != event_id or kept.event is None:
+                continue
+            if any(h.state in _HELD for h in kept.status.handlers):
+                return HeldEvent(envelope=self._serializer.dumps(kept.event), found_in="memory")
+        return None
+
+    def caused_by(self, event_id: UUID, *, limit: int = 20) -> CausedEvents:
+        """Every kept record whose cause is ``event_id``: one row per queue, newest first."""
+        if limit < 1:
+            raise ValueError("limit must be >= 1")
+        cause = str(event_id)
+        kept = self._monitor.kept()
+        rows: list[EventSummary] = []
+        for record in kept:
+            if record.causation_id != cause:
+                continue
+            for queue in sorted({h.queue for h in record.status.handlers}):
+                rows += [r for state in BrowseState if (r := self._row(record, queue, state))]
+        rows.sort(key=lambda row: row.at or _EPOCH, reverse=True)
+        return CausedEvents(
+            items=tuple(rows[:limit]), scanned=len(kept), complete=len(rows) <= limit
+        )
 
     def _row(self, kept: Kept, queue: str, state: BrowseState) -> EventSummary | None:
         status = kept.status

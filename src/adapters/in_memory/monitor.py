@@ -44,6 +44,8 @@ class _Record:
     finished_at: datetime | None = None
     correlation_id: str | None = None
     causation_id: str | None = None
+    event: DomainEvent | None = None
+    """The event itself until it is finished or cancelled (what the page's payload reads)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -54,6 +56,7 @@ class Kept:
     finished_at: datetime | None
     correlation_id: str | None
     causation_id: str | None
+    event: DomainEvent | None = None
 
 
 class InMemoryMonitor(NullObserver):
@@ -116,6 +119,7 @@ class InMemoryMonitor(NullObserver):
                 handlers,
                 correlation_id=str(event.correlation_id) if event.correlation_id else None,
                 causation_id=str(event.causation_id) if event.causation_id else None,
+                event=event,
             )
             self._expire(now)
 
@@ -152,6 +156,7 @@ class InMemoryMonitor(NullObserver):
             record = self._records.get(event.event_id)
             if record and all(h.state is HandlerState.SUCCEEDED for h in record.handlers.values()):
                 record.finished_at = now
+                record.event = None
                 self._done[event.event_id] = now
                 while len(self._done) > self._succeeded_keep:
                     old, _ = self._done.popitem(last=False)
@@ -206,6 +211,7 @@ class InMemoryMonitor(NullObserver):
         with self._lock:
             record = self._records.get(event_id)
             if record:
+                record.event = None
                 for name, status in record.handlers.items():
                     record.handlers[name] = attrs.evolve(
                         status, state=HandlerState.CANCELLED, updated_at=now
@@ -244,6 +250,7 @@ class InMemoryMonitor(NullObserver):
                     finished_at=record.finished_at,
                     correlation_id=record.correlation_id,
                     causation_id=record.causation_id,
+                    event=record.event,
                 )
                 for event_id, record in self._records.items()
             ]
