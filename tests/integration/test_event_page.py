@@ -265,6 +265,10 @@ def test_redis_caused_events_are_listed_in_every_state_from_the_index(
     assert client.keys(f"{namespace}:caused:*") == [index.encode()], "none for the uncaused"
     limited = reader.get(f"/api/v1/events/{cause.event_id}", params={"caused_limit": 2}).json()
     assert (len(limited["caused"]), limited["caused_complete"]) == (2, False)
+    # Its status record trimmed (24 h, newest 1,000 succeeded): the success ledger still says.
+    client.delete(f"{namespace}:status:{succeeded.event_id}")
+    rows = reader.get(f"/api/v1/events/{cause.event_id}").json()["caused"]
+    assert (str(succeeded.event_id), "succeeded") in {(r["event_id"], r["state"]) for r in rows}
 
 
 @pytest.mark.redis

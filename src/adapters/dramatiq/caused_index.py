@@ -7,7 +7,8 @@ a status retention after its newest write and trimmed to the newest
 :data:`~.publish_plan.CAUSED_KEEP`. So a caused event is found in any state, succeeded
 included, while its cause's index is kept: one ``ZREVRANGE`` (newest first, the limit and one
 more, to tell whether it was read to its end) and one pipeline of each caused event's status
-record, schedule entry and published key, which say its state without its envelope.
+record, schedule entry, published key and success ledger (``{ns}:done:{id}``), which say its
+state without its envelope.
 """
 
 from __future__ import annotations
@@ -61,17 +62,19 @@ class CausedIndex:
             pipe.hgetall(self._keys.status(eid))
             pipe.hget(self._keys.schedule_items, eid)
             pipe.get(self._keys.published(eid))
+            pipe.hkeys(self._keys.done(eid))
         replies = iter(pipe.execute())
         queues = {route.handler: route.queue for route in self._routes.read().routes}
         rows: list[EventSummary] = []
         for member, score in entries:
             status, entry, published = next(replies), next(replies), next(replies)
+            done = {name.decode() for name in next(replies)}
             eid, _, event_type = member.decode().partition("|")
             try:
                 event = UUID(eid)
             except ValueError:
                 continue
-            handlers = _handlers(status, entry, published)
+            handlers = _handlers(status, entry, published, done)
             for queue, states in _by_queue(handlers, queues).items():
                 rows.append(
                     EventSummary(
@@ -92,9 +95,12 @@ Handler = tuple[str, HandlerState, int]
 """A handler's name, state and attempts."""
 
 
-def _handlers(status: dict[bytes, bytes], entry: Any, published: Any) -> list[Handler]:
+def _handlers(
+    status: dict[bytes, bytes], entry: Any, published: Any, done: set[str]
+) -> list[Handler]:
     """The event's handlers and where each is: its status record, else its schedule entry
-    (delayed, not yet due), else its published key (waiting, none started); none when every
+    (delayed, not yet due), else its published key with its success ledger (waiting, or
+    succeeded once the status record of a succeeded event was trimmed); none when every
     record of it has expired."""
     if status:
         fields = {k.decode(): v.decode() for k, v in status.items()}
@@ -117,7 +123,11 @@ def _handlers(status: dict[bytes, bytes], entry: Any, published: Any) -> list[Ha
     if published is not None:
         parts = published.decode().partition("|")[2].rsplit("|", 2)
         if len(parts) == 3:
-            return [(n, HandlerState.QUEUED, 0) for n in parts[2].split(",") if n]
+            return [
+                (n, HandlerState.SUCCEEDED if n in done else HandlerState.QUEUED, 0)
+                for n in parts[2].split(",")
+                if n
+            ]
     return []
 
 
