@@ -3,9 +3,9 @@
 The event's status per handler (the monitor), the dead letters of its dead handlers, the
 envelope the bus still holds (a waiting, scheduled, retrying or running copy, else a dead
 letter's), the event that caused it (read from that envelope's ``causation_id``, its type from
-the cause's own status) and the events it caused (the browser's bounded search). Nothing here
-decides who sees the payload: the HTTP view (ADR 0016) and the CLI (run where Redis and the
-keys are, the operator's side) each do (ADR 0024).
+the cause's own status) and the events it caused (the browser's ``caused_by``, an index on
+Redis). Nothing here decides who sees the payload: the HTTP view (ADR 0016) and the CLI (run
+where Redis and the keys are, the operator's side) each do (ADR 0024).
 """
 
 from __future__ import annotations

@@ -109,7 +109,7 @@ class CausedEvents:
     scanned: int
     """Index entries read to find them (the cost of the call)."""
     complete: bool
-    """False when the limit or the read budget stopped the search before its end."""
+    """False when the limit stopped the read before the end of what is recorded."""
 
 
 class EventBrowser(Protocol):
@@ -140,7 +140,7 @@ class EventBrowser(Protocol):
         ...
 
     def caused_by(self, event_id: UUID, *, limit: int = 20) -> CausedEvents:
-        """The events whose ``causation_id`` is ``event_id``, across every queue and every
-        state whose index carries the envelope, newest first, at most ``limit``; a bounded
-        read whatever the number of events (ADR 0024)."""
+        """The events whose ``causation_id`` is ``event_id``, in any state while their
+        records are kept, newest first, at most ``limit``; a read bounded by ``limit``
+        whatever the number of events (ADR 0024)."""
         ...

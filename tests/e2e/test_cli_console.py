@@ -175,6 +175,17 @@ def test_on_redis_events_are_listed_promoted_and_workers_shown(
     assert work["progress"] == 50.0
     assert [line["text"] for line in work["log"]] == ["later: working"]
     assert "later: working" in hexbus("events", "show", str(later.event_id)).stdout
+    # Succeeded, the child keeps no envelope; the index its cause keeps still names it.
+    wait_for(
+        lambda: (
+            {deployment.state(child, h) for h in ("it.work", "it.urgent")}
+            == {HandlerState.SUCCEEDED}
+        ),
+        what="the child's handlers on the queue work to succeed",
+    )
+    page = json.loads(hexbus("events", "show", str(waiting.event_id), "--json").stdout)
+    rows = {(r["event_id"], r["queue"], r["state"]) for r in page["caused"]}
+    assert (str(child.event_id), "work", "succeeded") in rows
 
     shown = hexbus("workers", "--json")
     assert shown.exit_code == 0, shown.output

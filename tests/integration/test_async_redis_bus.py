@@ -298,6 +298,36 @@ def test_async_publishing_is_one_script_call_per_event_and_reads_the_table_once(
     assert client.llen(keys.queue("one")) == 41
 
 
+def test_async_publish_and_publish_all_index_caused_events_in_the_same_script_call(
+    redis_server: RedisServer, client: redis.Redis, keys: RedisKeys
+) -> None:
+    """The async bus writes ``{ns}:caused:{id}`` as the sync one does (one PublishPlan), in
+    ``publish``, ``publish_all`` and a delayed ``publish``; an uncaused event writes none."""
+    processor = DomainEventsProcessor()
+    processor.register_handler(Visit, lambda event: None, name="it.async.one", queue="one")
+    declare_routes(client, keys, processor)
+    cause = Visit(n=0)
+    one, later = Visit(n=1, causation_id=cause.event_id), Visit(n=2, causation_id=cause.event_id)
+    batch = [Visit(n=3 + n, causation_id=cause.event_id) for n in range(3)]
+
+    async def publish() -> None:
+        bus = AsyncDramatiqEventBus(connect_async(redis_server.url), keys=keys)
+        try:
+            await bus.publish(cause)
+            await bus.publish(one)
+            await bus.publish(later, delay=timedelta(hours=1))
+            await bus.publish_all(batch)
+        finally:
+            await bus.aclose()
+
+    asyncio.run(publish())
+    index = keys.caused(cause.event_id)
+    members = {m.decode() for m in client.zrange(index, 0, -1)}
+    assert members == {f"{e.event_id}|it.async.visit" for e in [one, later, *batch]}
+    assert client.pttl(index) > 0
+    assert client.keys(keys.caused("*")) == [index.encode()]
+
+
 def test_async_publish_to_a_hung_redis_gives_up_within_the_deadline() -> None:
     server = RedisServer().start()
 

@@ -16,7 +16,7 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from hexbus import DomainEvent, RetryPolicy
+from hexbus import DomainEvent, PublishOutcome, RetryPolicy
 from hexbus.adapters.encryption import generate_key
 from hexbus.adapters.http import create_app
 from hexbus.container import Container, create_container
@@ -202,3 +202,109 @@ def test_in_memory_event_page_payload_and_causation_chain(memory: Memory) -> Non
     assert cause["message"] is None, "every handler of it succeeded: nothing held"
     caused = {(r["event_id"], r["state"]) for r in cause["caused"]}
     assert (str(later.event_id), "scheduled") in caused
+
+
+@attrs.frozen(kw_only=True)
+class Ok(DomainEvent):
+    event_type = "it.page.ok"
+
+
+@pytest.mark.redis
+def test_redis_caused_events_are_listed_in_every_state_from_the_index(
+    worker_env: dict[str, str], client: redis.Redis, namespace: str
+) -> None:
+    """Succeeded ones too (they keep no envelope): ``{ns}:caused:{id}`` names them all."""
+    container = create_container({**worker_env, "HEXBUS_API_READ_TOKEN": READ_TOKEN})
+    processor = container.processor()
+    processor.register_handler(Ok, lambda event: None, name="it.page.ok", queue="ok")
+    processor.register_handler(Step, lambda event: None, name="it.page.step", queue="page")
+    container.worker_runtime(queues=["page"], threads=1).maintenance.declare_routes()
+    runtime = container.worker_runtime(queues=["ok"], threads=1)
+    runtime.maintenance.declare_routes()
+    bus = container.event_bus()
+    cause, alone = Ok(), Ok()
+    succeeded = Ok(causation_id=cause.event_id)
+    waiting = Step(patient="w", causation_id=cause.event_id)
+    scheduled = Step(patient="s", causation_id=cause.event_id)
+    bus.publish(cause)
+    bus.publish(alone)
+    bus.publish(succeeded)
+    bus.publish(waiting)
+    bus.publish(scheduled, delay=timedelta(hours=2))
+    runtime.start()
+    try:
+        wait_for(
+            lambda: (
+                client.hget(f"{namespace}:status:{succeeded.event_id}", "it.page.ok|s")
+                == b"succeeded"
+            ),
+            timeout=15,
+            what="the caused Ok to succeed",
+        )
+    finally:
+        runtime.stop(timedelta(seconds=5))
+    reader = TestClient(
+        create_app(container),
+        base_url="http://localhost",
+        headers={"Authorization": f"Bearer {READ_TOKEN}"},
+    )
+    response = reader.get(f"/api/v1/events/{cause.event_id}")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert {(r["event_id"], r["queue"], r["state"]) for r in body["caused"]} == {
+        (str(succeeded.event_id), "ok", "succeeded"),
+        (str(waiting.event_id), "page", "waiting"),
+        (str(scheduled.event_id), "page", "scheduled"),
+    }
+    assert body["caused"][0]["event_id"] == str(scheduled.event_id), "newest first"
+    assert body["caused_complete"] is True
+    index = f"{namespace}:caused:{cause.event_id}"
+    assert client.type(index) == b"zset"
+    assert client.zrevrange(index, 0, -1)[0] == f"{scheduled.event_id}|it.page.step".encode()
+    assert 0 < client.pttl(index) <= 7 * 24 * 3600 * 1000 + 2 * 3600 * 1000, "it expires"
+    assert client.keys(f"{namespace}:caused:*") == [index.encode()], "none for the uncaused"
+    limited = reader.get(f"/api/v1/events/{cause.event_id}", params={"caused_limit": 2}).json()
+    assert (len(limited["caused"]), limited["caused_complete"]) == (2, False)
+    # Its status record trimmed (24 h, newest 1,000 succeeded): the success ledger still says.
+    client.delete(f"{namespace}:status:{succeeded.event_id}")
+    rows = reader.get(f"/api/v1/events/{cause.event_id}").json()["caused"]
+    assert (str(succeeded.event_id), "succeeded") in {(r["event_id"], r["state"]) for r in rows}
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("kind", ["now", "later", "unrouted"])
+def test_redis_a_wrong_typed_caused_index_does_not_lose_the_publish(
+    worker_env: dict[str, str], client: redis.Redis, namespace: str, kind: str
+) -> None:
+    """The index is the operator's aid: a key of another type skips its write, never the event
+    (each of the three publish scripts)."""
+    container = create_container(worker_env)
+    container.processor().register_handler(Ok, lambda event: None, name="it.page.ok", queue="ok")
+    container.worker_runtime(queues=["ok"], threads=1).maintenance.declare_routes()
+    cause = Ok()
+    index = f"{namespace}:caused:{cause.event_id}"
+    client.set(index, "not a zset")
+    caused: DomainEvent = (
+        Step(patient="p", causation_id=cause.event_id)
+        if kind == "unrouted"
+        else Ok(causation_id=cause.event_id)
+    )
+    delay = timedelta(hours=1) if kind == "later" else None
+    result = container.event_bus().publish(caused, delay=delay)
+    expected = PublishOutcome.SCHEDULED if delay else PublishOutcome.ACCEPTED
+    assert (result.outcome, result.unrouted) == (expected, kind == "unrouted")
+    assert client.exists(f"{namespace}:published:{caused.event_id}") == 1
+    assert client.get(index) == b"not a zset", "left as it was"
+    if kind == "now":
+        assert client.llen(f"{namespace}:ok") == 1, "its message was written"
+    elif kind == "later":
+        assert client.zscore(f"{namespace}:schedule", str(caused.event_id)) is not None
+    # With the key gone, the same script writes the index.
+    client.delete(index)
+    again = (
+        Ok(causation_id=cause.event_id)
+        if kind != "unrouted"
+        else Step(patient="q", causation_id=cause.event_id)
+    )
+    container.event_bus().publish(again, delay=delay)
+    assert client.zrange(index, 0, -1) == [f"{again.event_id}|{again.event_type}".encode()]

@@ -174,7 +174,7 @@ def show_event(
             "--caused-limit",
             min=1,
             max=200,
-            help="List at most this many of the events it caused (a bounded search).",
+            help="List at most this many of the events it caused (newest first).",
         ),
     ] = CAUSED_LIMIT,
     json_output: JsonOption = False,

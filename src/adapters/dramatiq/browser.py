@@ -41,6 +41,7 @@ from ...ports.browsing import (
 )
 from ..clocks import SystemClock
 from .browse_rows import envelope_header, message_row, to_time
+from .caused_index import CausedIndex
 from .codec import load_dead_letter
 from .connection import translated
 from .event_copies import EventCopies
@@ -73,6 +74,7 @@ class RedisEventBrowser:
         self._heartbeat_timeout = heartbeat_timeout
         self._clock = clock or SystemClock()
         self._copies = EventCopies(client, keys, routes, self._live)
+        self._caused = CausedIndex(client, keys, routes)
 
     @translated
     def held_event(self, event_id: UUID) -> HeldEvent | None:
@@ -81,8 +83,8 @@ class RedisEventBrowser:
 
     @translated
     def caused_by(self, event_id: UUID, *, limit: int = 20) -> CausedEvents:
-        """The events it caused, within a read budget (:mod:`.event_copies`)."""
-        return self._copies.caused_by(event_id, limit=limit)
+        """The events it caused, from the index the publish scripts keep (:mod:`.caused_index`)."""
+        return self._caused.caused_by(event_id, limit=limit)
 
     @translated
     def browse(

@@ -1,5 +1,6 @@
-"""The event page's look-ups on Redis: the copy of an event's envelope the bus still holds,
-and the events it caused; both bounded reads of what the scripts already write (ADR 0024).
+"""The event page's look-up of the copy of an event's envelope the bus still holds on Redis, a
+bounded read of what the scripts already write (ADR 0024; the events it caused are read from
+their own index, :mod:`.caused_index`).
 
 **The envelope** is found without scanning, from what the event's own keys record:
 
@@ -17,12 +18,6 @@ and the events it caused; both bounded reads of what the scripts already write (
 
 Every handler carries the same event, so any copy will do. An event whose messages are all
 acked (succeeded, cancelled) has none.
-
-**The events it caused** carry its id as ``causation_id`` in their envelope, and no index keys
-them by it: they are looked for in every index that holds envelopes (each queue's waiting list
-and running messages, the schedule, the dead letters), newest first, reading at most
-:data:`CAUSED_BUDGET` entries in all. Succeeded events keep no envelope on Redis and are not
-found.
 """
 
 from __future__ import annotations
@@ -34,21 +29,17 @@ from uuid import UUID
 
 import redis
 
-from ...ports.browsing import BrowseState, CausedEvents, EventSummary, HeldEvent
-from .browse_rows import envelope_header, message_row, to_time
-from .codec import load_dead_letter
+from ...ports.browsing import HeldEvent
 from .keys import RedisKeys
 from .routes import RedisRoutes
 
-CAUSED_BUDGET: Final = 2000
-"""Index entries one search for caused events reads at most, across every index."""
 CHUNK: Final = 200
 RETRY_WINDOW: Final = 1000
 """Newest entries of a queue read for a retry that came due and waits there again."""
 
 
 class EventCopies:
-    """Finds an event's held envelope and the events it caused (one namespace)."""
+    """Finds an event's held envelope (one namespace)."""
 
     def __init__(
         self,
@@ -149,59 +140,7 @@ class EventCopies:
                     return HeldEvent(envelope=envelope, found_in=f"queue {queue}")
         return None
 
-    # --- the events it caused ----------------------------------------------------------------
-
-    def caused_by(self, event_id: UUID, *, limit: int = 20) -> CausedEvents:
-        """The caused events in every index that holds envelopes, within the budget."""
-        if limit < 1:
-            raise ValueError("limit must be >= 1")
-        cause = str(event_id)
-        found: dict[tuple[UUID, str], EventSummary] = {}
-        scanned = 0
-        complete = True
-        for rows, cost in self._sources():
-            scanned += cost
-            for row in rows:
-                if row.causation_id == cause and (row.event_id, row.queue) not in found:
-                    found[(row.event_id, row.queue)] = row
-            if len(found) >= limit or scanned >= CAUSED_BUDGET:
-                complete = False
-                break
-        items = sorted(found.values(), key=lambda r: r.at.timestamp() if r.at else 0, reverse=True)
-        return CausedEvents(
-            items=tuple(items[:limit]),
-            scanned=scanned,
-            complete=complete and len(items) <= limit,
-        )
-
-    def _sources(self) -> Iterator[tuple[list[EventSummary], int]]:
-        """Chunks of rows, newest first per index: running, waiting, schedule, dead."""
-        served: set[bytes] = self._client.smembers(self._keys.queues)  # type: ignore[assignment]
-        routed = {route.queue for route in self._routes.read().routes}
-        queues = sorted(routed | {q.decode() for q in served})
-        live = self._live()
-        pipe = self._client.pipeline(transaction=False)
-        for queue in queues:
-            for broker in live:
-                pipe.smembers(self._keys.acks(broker, queue))
-        acks = iter(pipe.execute())
-        for queue in queues:
-            ids = sorted({m for _ in live for m in next(acks)})
-            if ids:
-                bodies = self._client.hmget(self._keys.messages(queue), ids)
-                yield _rows(queue, BrowseState.RUNNING, bodies), len(ids)
-        for queue in queues:
-            for ids in self._list_chunks(self._keys.queue(queue)):
-                bodies = self._client.hmget(self._keys.messages(queue), ids)
-                yield _rows(queue, BrowseState.WAITING, bodies), len(ids)
-        for members in self._zset_chunks(self._keys.schedule):
-            items = self._client.hmget(self._keys.schedule_items, members)
-            yield [r for i in items if i is not None for r in _entry_rows(i)], len(members)
-        for members in self._zset_chunks(self._keys.dead):
-            items = self._client.hmget(self._keys.dead_items, members)
-            yield [r for i in items if i is not None if (r := _dead_row(i))], len(members)
-
-    def _list_chunks(self, key: str, most: int = CAUSED_BUDGET) -> Iterator[list[bytes]]:
+    def _list_chunks(self, key: str, most: int) -> Iterator[list[bytes]]:
         position = 0
         while position < most:
             ids: list[bytes] = self._client.lrange(  # type: ignore[assignment]
@@ -212,19 +151,6 @@ class EventCopies:
             ids.reverse()
             yield ids
             if len(ids) < CHUNK:
-                return
-            position += CHUNK
-
-    def _zset_chunks(self, key: str) -> Iterator[list[bytes]]:
-        position = 0
-        while position < CAUSED_BUDGET:
-            members: list[bytes] = self._client.zrevrange(  # type: ignore[assignment]
-                key, position, position + CHUNK - 1
-            )
-            if not members:
-                return
-            yield members
-            if len(members) < CHUNK:
                 return
             position += CHUNK
 
@@ -269,61 +195,3 @@ def _entry_envelope(item: Any, eid: str) -> str | None:
     except ValueError:
         return None
     return text.decode() if _is_event(envelope, eid) else None
-
-
-def _rows(queue: str, state: BrowseState, bodies: Sequence[Any]) -> list[EventSummary]:
-    return [row for body in bodies if (row := message_row(queue, state, body)) is not None]
-
-
-def _entry_rows(item: Any) -> list[EventSummary]:
-    """A schedule entry's row per queue: a delayed event names its type, a retry does not."""
-    head, _, text = item.partition(b"\n")
-    try:
-        header = json.loads(head)
-        envelope = json.loads(text)
-        handlers = [(str(q), str(h), int(a)) for q, h, a in header["h"]]
-    except (ValueError, KeyError, TypeError):
-        return []
-    event_type, correlation, causation, event_id = envelope_header(envelope)
-    if event_id is None:
-        return []
-    state = BrowseState.SCHEDULED if header.get("t") else BrowseState.RETRYING
-    by_queue: dict[str, list[str]] = {}
-    for queue, handler, _ in handlers:
-        by_queue.setdefault(queue, []).append(handler)
-    return [
-        EventSummary(
-            event_id=event_id,
-            event_type=event_type,
-            queue=queue,
-            state=state,
-            handlers=tuple(names),
-            at=None,
-            correlation_id=correlation,
-            causation_id=causation,
-        )
-        for queue, names in by_queue.items()
-    ]
-
-
-def _dead_row(item: Any) -> EventSummary | None:
-    letter = load_dead_letter(item)
-    if letter.event_id is None:
-        return None
-    try:
-        envelope = json.loads(letter.message)
-    except ValueError:
-        envelope = None
-    _, correlation, causation, _ = envelope_header(envelope)
-    return EventSummary(
-        event_id=letter.event_id,
-        event_type=letter.event_type,
-        queue=letter.queue,
-        state=BrowseState.DEAD,
-        handlers=(letter.handler,) if letter.handler else (),
-        at=to_time(letter.failed_at.timestamp() * 1000),
-        attempts=letter.attempts,
-        correlation_id=correlation,
-        causation_id=causation,
-        dead_letter_id=letter.id,
-    )

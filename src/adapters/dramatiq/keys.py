@@ -27,6 +27,8 @@ key                        type   holds                                       re
 {ns}:status:{event_id}     HASH   per-handler state, attempts, error, times,  7 d (done: 24 h, N)
                                   progress and log lines (report.lua)
 {ns}:recent                ZSET   fully succeeded event ids by time           newest N kept
+{ns}:caused:{event_id}     ZSET   'id|type' of events it caused -> published  status TTL,
+                                  ms (publish scripts, ADR 0024)              newest 1,000
 {ns}:stats:{queue}         HASH   counters: scheduled, dead                   permanent (tiny)
 {ns}:stats:{queue}:{min}   HASH   succeeded, failed, dead, duration_ms / min  2 h
 {ns}:paused                SET    paused queue names                          until resumed
@@ -155,6 +157,11 @@ class RedisKeys:
     def status(self, event_id: UUID | str) -> str:
         """One event's per-handler status."""
         return f"{self.namespace}:status:{event_id}"
+
+    def caused(self, causation_id: UUID | str) -> str:
+        """The events one event caused (``id|type`` -> published ms), written by the publish
+        scripts when the published event names a cause (ADR 0024)."""
+        return f"{self.namespace}:caused:{causation_id}"
 
     @property
     def recent(self) -> str:

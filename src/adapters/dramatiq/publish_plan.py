@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 from uuid import UUID
 
 import attrs
@@ -31,6 +31,9 @@ from .keys import RedisKeys
 from .messages import MESSAGE_TEMPLATE, formatter, schedule_entry
 from .routes import STALE, STALE_TRIES, Route, RouteTable
 from .tracking import Tracking, ms
+
+CAUSED_KEEP: Final = 1000
+"""The newest caused events an index ``{ns}:caused:{id}`` keeps (ADR 0024)."""
 
 
 @attrs.frozen
@@ -104,6 +107,7 @@ class PublishPlan:
         self.unrouted = unrouted
         self._ttl_ms = max(int(retention.total_seconds() * 1000), 1)
         self._unrouted_ms = ms(unrouted.retention)
+        self._caused_ms = ms(tracking.status_ttl)
         self._compiled: dict[Route, CompiledRoute] = {}
 
     def envelope(self, event: DomainEvent) -> str:
@@ -149,6 +153,7 @@ class PublishPlan:
         ttl = self._ttl_ms + (max(_ms(due_at) - now, 0) if delayed and due_at else 0)
         if delayed and due_at is not None:
             return self._prepare_later(
+                causation=event.causation_id,
                 event_id=event_id,
                 event_type=event_type,
                 envelope=envelope,
@@ -161,6 +166,7 @@ class PublishPlan:
             )
         if routed is None:
             return self._prepare_unrouted(
+                causation=event.causation_id,
                 event_id=event_id,
                 event_type=event_type,
                 envelope=envelope,
@@ -178,6 +184,7 @@ class PublishPlan:
             redis_id = f"{token}.{index}"
             keys += route.keys
             args += [redis_id, route.body(envelope=envelope, id=redis_id, event=event_id, now=now)]
+        args += self._caused_of(event_id, event_type, event.causation_id, now, 0)
         return ScriptCall("publish", keys, args, None)
 
     def redelivery(self, call: ScriptCall, event: DomainEvent, token: str) -> ScriptCall:
@@ -230,6 +237,7 @@ class PublishPlan:
     def _prepare_later(
         self,
         *,
+        causation: UUID | None,
         event_id: str,
         event_type: str,
         envelope: str,
@@ -275,6 +283,7 @@ class PublishPlan:
                 version,
                 event_type if counted else "",
                 self.keys.schedule_wake,
+                *self._caused_of(event_id, event_type, causation, now, max(_ms(due_at) - now, 0)),
             ],
             due_at,
             unrouted=routed is None,
@@ -283,6 +292,7 @@ class PublishPlan:
     def _prepare_unrouted(
         self,
         *,
+        causation: UUID | None,
         event_id: str,
         event_type: str,
         envelope: str,
@@ -312,10 +322,27 @@ class PublishPlan:
                 f"{event_id}|{now}|{now}\n{envelope}",
                 now,
                 self._unrouted_ms,
+                *self._caused_of(event_id, event_type, causation, now, 0),
             ],
             None,
             unrouted=True,
         )
+
+    def _caused_of(
+        self, event_id: str, event_type: str, causation: UUID | None, now: int, later_ms: int
+    ) -> list[Any]:
+        """The trailing ARGV that index a caused event under its cause (none without one):
+        the index key, ``id|type``, published ms, the TTL (the status retention, plus the
+        wait of a delayed event) and how many it keeps."""
+        if causation is None:
+            return []
+        return [
+            self.keys.caused(causation),
+            f"{event_id}|{event_type}",
+            now,
+            self._caused_ms + later_ms,
+            CAUSED_KEEP,
+        ]
 
     def _compile(self, route: Route) -> CompiledRoute:
         compiled = self._compiled.get(route)

@@ -38,11 +38,11 @@ class EventDetailOut(EventStatusOut):
     )
     caused: list[EventSummaryOut] = Field(
         description="Events whose causation_id is this event, one row per queue, newest first, "
-        "at most caused_limit; on Redis only those whose envelope an index still holds "
-        "(waiting, running, scheduled, retrying, dead), never succeeded ones."
+        "at most caused_limit; on Redis from the index the publish keeps by cause "
+        "({ns}:caused:{id}), in any state while their records are kept."
     )
     caused_complete: bool = Field(
-        description="False when the limit or the read budget stopped the search early."
+        description="False when the limit stopped the read before the end of what is recorded."
     )
     caused_scanned: int = Field(description="Index entries read to find the caused events.")
 

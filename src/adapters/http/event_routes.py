@@ -37,7 +37,8 @@ def event_status(
     last error only with HEXBUS_SHOW_ERRORS=true), the dead letters of its dead handlers, the
     event as the bus still holds it (payload decrypted for the operator token only, the
     header for the read token), the event that caused it and, at most ``caused_limit``, the
-    events it caused (a bounded search, ADR 0024). Needs the read or the operator token."""
+    events it caused (from the index kept by cause, ADR 0024). Needs the read or the
+    operator token."""
     detail = event_detail(
         event_id,
         monitor=services.monitor,

@@ -9,6 +9,7 @@
 -- ARGV[3]  the published key's value: token|event type|published ms|handler names
 -- ARGV[4]  the version of the route table the messages were built from ('' for none)
 -- ARGV[2i+3], [2i+4]  for message i: redis message id, Dramatiq JSON body
+-- ARGV[2n+5..2n+9]  only when the event names a cause: its caused index (see below)
 --
 -- Returns 1 when accepted, 0 when the event_id was already accepted, -1 when the route table
 -- changed since the caller read it ("stale": nothing written; it reads the table again).
@@ -43,6 +44,20 @@ end
 if (read[2] or '') ~= ARGV[4] then
   return -1
 end
+local c = 2 * (#KEYS - 2) / 3 + 5
+-- The index of the events a cause caused (ADR 0024), only when the event names one: the
+-- ARGV from c are {ns}:caused:{causation id} (an ARGV, like the wake channel, so that
+-- the KEYS keep their shape), the member 'event id|type', its score (published ms), the
+-- index's TTL ms (the status retention) and how many of the newest it keeps. The index is
+-- an aid to the operator, not part of the event: a key of another type skips its write and
+-- never fails the publish.
+local caused = ARGV[c]
+if caused then
+  local kind = redis.call('TYPE', caused)['ok']
+  if kind ~= 'none' and kind ~= 'zset' then
+    caused = nil
+  end
+end
 local expected = {'list', 'hash', 'list'}
 for k = 3, #KEYS do
   local kind = redis.call('TYPE', KEYS[k])['ok']
@@ -60,6 +75,11 @@ for i = 1, (#KEYS - 2) / 3 do
   if redis.call('RPUSH', wake, '1') > 16 then
     redis.call('LTRIM', wake, -16, -1)
   end
+end
+if caused then
+  redis.call('ZADD', caused, ARGV[c + 2], ARGV[c + 1])
+  redis.call('ZREMRANGEBYRANK', caused, 0, -(tonumber(ARGV[c + 4]) + 1))
+  redis.call('PEXPIRE', caused, ARGV[c + 3])
 end
 redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[2])
 return 1

@@ -15,6 +15,7 @@
 -- ARGV[7] the event type when no route has it (counted as unrouted now), else ''
 -- ARGV[8] the movers' wake channel (keys.py): told the due time when this entry becomes the
 --         earliest, so that a mover asleep until a later due time wakes for it (ADR 0019)
+-- ARGV[9..13] only when the event names a cause: its caused index (see below)
 --
 -- Returns 1 when accepted, 0 for a duplicate, -1 when the route table changed since the
 -- caller read it (nothing written). Atomic for the same reasons as publish.lua; the published
@@ -38,6 +39,19 @@ end
 if (read[2] or '') ~= ARGV[6] then
   return -1
 end
+-- The index of the events a cause caused (ADR 0024), only when the event names one: the
+-- ARGV from 9 are {ns}:caused:{causation id} (an ARGV, like the wake channel, so that
+-- the KEYS keep their shape), the member 'event id|type', its score (published ms), the
+-- index's TTL ms (the status retention) and how many of the newest it keeps. The index is
+-- an aid to the operator, not part of the event: a key of another type skips its write and
+-- never fails the publish.
+local caused = ARGV[9]
+if caused then
+  local kind = redis.call('TYPE', caused)['ok']
+  if kind ~= 'none' and kind ~= 'zset' then
+    caused = nil
+  end
+end
 -- Every key's type is checked before the first write (Redis does not roll a script back).
 for k = 3, #KEYS do
   local want = k == 3 and 'zset' or 'hash'
@@ -58,6 +72,11 @@ else
   for k = 5, #KEYS do
     redis.call('HINCRBY', KEYS[k], 'scheduled', 1)
   end
+end
+if caused then
+  redis.call('ZADD', caused, ARGV[11], ARGV[10])
+  redis.call('ZREMRANGEBYRANK', caused, 0, -(tonumber(ARGV[13]) + 1))
+  redis.call('PEXPIRE', caused, ARGV[12])
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1

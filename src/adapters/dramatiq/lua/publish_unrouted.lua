@@ -13,6 +13,7 @@
 -- ARGV[6] '1' to keep the event (HEXBUS_UNROUTED=keep), '0' to only count it
 -- ARGV[7] the kept entry: event id|published ms|kept ms, a newline, the envelope
 -- ARGV[8] now ms, ARGV[9] how long kept events are kept (HEXBUS_UNROUTED_RETENTION), ms
+-- ARGV[10..14] only when the event names a cause: its caused index (see below)
 --
 -- Returns 1 when accepted, 0 for a duplicate, -1 when the route table changed since the
 -- caller read it (nothing written: the type may have a route now).
@@ -41,6 +42,19 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
 end
 if (read[2] or '') ~= ARGV[4] then
   return -1
+end
+-- The index of the events a cause caused (ADR 0024), only when the event names one: the
+-- ARGV from 10 are {ns}:caused:{causation id} (an ARGV, like the wake channel, so that
+-- the KEYS keep their shape), the member 'event id|type', its score (published ms), the
+-- index's TTL ms (the status retention) and how many of the newest it keeps. The index is
+-- an aid to the operator, not part of the event: a key of another type skips its write and
+-- never fails the publish.
+local caused = ARGV[10]
+if caused then
+  local kind = redis.call('TYPE', caused)['ok']
+  if kind ~= 'none' and kind ~= 'zset' then
+    caused = nil
+  end
 end
 local expected = {[3] = 'hash', [4] = 'zset', [5] = 'hash'}
 for k = 3, 5 do
@@ -81,6 +95,11 @@ if ARGV[6] == '1' then
   if redis.call('EXISTS', given) == 1 then
     redis.call('PEXPIRE', given, ARGV[9])
   end
+end
+if caused then
+  redis.call('ZADD', caused, ARGV[12], ARGV[11])
+  redis.call('ZREMRANGEBYRANK', caused, 0, -(tonumber(ARGV[14]) + 1))
+  redis.call('PEXPIRE', caused, ARGV[13])
 end
 redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[2])
 return 1
