@@ -36,7 +36,7 @@ from ...ports.observer import BusObserver
 from ..clocks import SystemClock
 from .connection import with_retries_async
 from .keys import RedisKeys
-from .publish_plan import BatchPlan, CompiledTable, PublishPlan, ScriptCall
+from .publish_plan import CALL_MEANINGS, BatchPlan, CompiledTable, PublishPlan, ScriptCall
 from .routes import STALE, STALE_TRIES, RouteTable
 from .scripts import load_script
 from .settings import PUBLISH_TIMEOUT
@@ -91,33 +91,11 @@ class AsyncDramatiqEventBus:
         bounded = functools.partial(
             with_retries_async, deadline=publish_timeout, attempts=publish_attempts
         )
-        self._publish_one = bounded(
-            self._run_script,
-            what="publish the event",
-            hint="the event may or may not have been accepted; "
-            "publishing the same event again is safe",
-        )
-        self._cancel = bounded(
-            self._run_script,
-            what="cancel the event",
-            hint="it may or may not have been cancelled; cancelling again is safe",
-        )
-        self._reschedule = bounded(
-            self._run_script,
-            what="reschedule the event",
-            hint="it may or may not have been moved; rescheduling again is safe",
-        )
-        self._publish_batch = bounded(
-            self._run_pipeline,
-            what="publish the events",
-            hint="each may or may not have been accepted; publishing them again is safe",
-        )
-        self._read_table = bounded(
-            self._read_route_table,
-            what="read the route table",
-            hint="the event may or may not have been accepted; "
-            "publishing the same event again is safe",
-        )
+        self._publish_one = bounded(self._run_script, **CALL_MEANINGS["publish"])
+        self._cancel = bounded(self._run_script, **CALL_MEANINGS["cancel"])
+        self._reschedule = bounded(self._run_script, **CALL_MEANINGS["reschedule"])
+        self._publish_batch = bounded(self._run_pipeline, **CALL_MEANINGS["publish_all"])
+        self._read_table = bounded(self._read_route_table, **CALL_MEANINGS["read_routes"])
 
     # --- the AsyncEventBus port -------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 from uuid import UUID
 
 import attrs
@@ -34,6 +34,41 @@ from .tracking import Tracking, ms
 
 CAUSED_KEEP: Final = 1000
 """The newest caused events an index ``{ns}:caused:{id}`` keeps (ADR 0024)."""
+
+
+class CallMeaning(TypedDict):
+    """The ``what`` and ``hint`` of one bounded call (``with_retries``)."""
+
+    what: str
+    hint: str
+
+
+CALL_MEANINGS: Final[dict[str, CallMeaning]] = {
+    "publish": {
+        "what": "publish the event",
+        "hint": "the event may or may not have been accepted; "
+        "publishing the same event again is safe",
+    },
+    "cancel": {
+        "what": "cancel the event",
+        "hint": "it may or may not have been cancelled; cancelling again is safe",
+    },
+    "reschedule": {
+        "what": "reschedule the event",
+        "hint": "it may or may not have been moved; rescheduling again is safe",
+    },
+    "publish_all": {
+        "what": "publish the events",
+        "hint": "each may or may not have been accepted; publishing them again is safe",
+    },
+    "read_routes": {
+        "what": "read the route table",
+        "hint": "the event may or may not have been accepted; "
+        "publishing the same event again is safe",
+    },
+}
+"""What each bounded call of both Redis buses does, and what its failure means for the caller
+(the ``what`` and ``hint`` of ``with_retries``): said once for the sync and the async bus."""
 
 
 @attrs.frozen
