@@ -1,4 +1,4 @@
-"""Fault fixtures: a private redis-server, a namespace per test, ``hexbus worker`` supervisors,
+"""Fault fixtures: a redis-server per module, ``hexbus worker`` supervisors,
 and a count of the live worker processes of a namespace read from /proc (no psutil)."""
 
 from __future__ import annotations
@@ -8,12 +8,10 @@ import signal
 import subprocess
 import sys
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import redis
 
 from hexbus.testing.redis_server import RedisServer
 
@@ -22,34 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def redis_server() -> Iterator[RedisServer]:
+    """A redis-server per fault module: a storm's leftovers never reach the next module."""
     with RedisServer() as server:
         yield server
-
-
-@pytest.fixture
-def namespace() -> str:
-    return f"ft{uuid.uuid4().hex[:10]}"
-
-
-@pytest.fixture
-def client(redis_server: RedisServer) -> redis.Redis:
-    return redis_server.client()
-
-
-@pytest.fixture
-def worker_env(redis_server: RedisServer, namespace: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        REDIS_URL=redis_server.url,
-        HEXBUS_NAMESPACE=namespace,
-        USE_QUEUE_EVENT_BUS="true",
-        HEXBUS_HEARTBEAT_TIMEOUT="3",
-        HEXBUS_SHUTDOWN_TIMEOUT="10",
-        HEXBUS_LOG_LEVEL="warning",
-        HEXBUS_METRICS_PORT="0",
-        PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
-    )
-    return env
 
 
 class Supervised:
