@@ -94,7 +94,6 @@ class Hexbus:
         # Imported here: the container takes seconds to import, and raw Dramatiq's processes
         # need none of hexbus's adapters.
         from hexbus.container import create_container  # noqa: PLC0415
-        from hexbus.testing.dramatiq_harness import declare_routes  # noqa: PLC0415
 
         env = {"USE_QUEUE_EVENT_BUS": "true", "REDIS_URL": url}
         if namespace:
@@ -109,8 +108,15 @@ class Hexbus:
         # Routes declared as the worker that serves them declares them (ADR 0015): publishing
         # before a worker has started queues the events for it instead of keeping them as
         # unrouted, as BullMQ's and Dramatiq's jobs wait in their queues.
-        declare_routes(self.container.redis_client(), self.container.redis_keys(), processor)
+        self.processor = processor
+        self.declare()
         self.bus = self.container.event_bus()
+
+    def declare(self) -> None:
+        """Declare the handler's route, as the worker that serves it does when it starts."""
+        from hexbus.testing.dramatiq_harness import declare_routes  # noqa: PLC0415
+
+        declare_routes(self.container.redis_client(), self.container.redis_keys(), self.processor)
 
     def jobs(self, count: int, prefix: str) -> list[BenchJob]:
         return [BenchJob(n=label(prefix, i)) for i in range(count)]
@@ -234,6 +240,10 @@ def publish(args: argparse.Namespace) -> None:
         # Connections open and scripts loaded, on the same calls; then nothing of it is left.
         system.publish(system.jobs(args.warmup, "w"), args.batch)
         client.flushdb()
+        if isinstance(system, Hexbus):
+            # The flush took the route table with it: without this every timed event would
+            # be published unrouted (kept for a later subscriber), not queued for the handler.
+            system.declare()
     jobs = system.jobs(args.count, "j")
     memory = used_memory(client)
     cpu_redis = redis_cpu(client)
