@@ -71,9 +71,11 @@ for i = 1, (#KEYS - 2) / 3 do
   local id = ARGV[2 * i + 3]
   redis.call('HSET', hash, id, ARGV[2 * i + 4])
   redis.call('RPUSH', list, id)
-  -- Wake one idle consumer; the list is only a doorbell, so it is kept short.
-  if redis.call('RPUSH', wake, '1') > 16 then
-    redis.call('LTRIM', wake, -16, -1)
+  -- Wake one idle consumer; the list is only a doorbell, so it is kept short. A full one
+  -- (16 tokens: more than the consumers that wait on it) is left as it is: one LLEN, not the
+  -- RPUSH and LTRIM of every message once a burst has filled it.
+  if redis.call('LLEN', wake) < 16 then
+    redis.call('RPUSH', wake, '1')
   end
 end
 if caused then
