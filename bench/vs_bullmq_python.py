@@ -324,10 +324,11 @@ def fill(args: argparse.Namespace) -> None:
     for offset in range(0, args.count, FILL_BATCH):
         jobs = hexbus.jobs(min(FILL_BATCH, args.count - offset), "f")
         if args.delay_ms:
-            due = bus._due_at(timedelta(milliseconds=args.delay_ms), None)
+            plan = bus.plan
+            due = plan.due_at(timedelta(milliseconds=args.delay_ms), None)
             table = bus._table.current()
             calls = [
-                bus._prepare(job, bus._envelope(job), due, table, uuid.uuid4().hex) for job in jobs
+                plan.prepare(job, plan.envelope(job), due, table, plan.token()) for job in jobs
             ]
             assert all(reply == 1 for reply in bus._run_pipeline(calls))
         else:
