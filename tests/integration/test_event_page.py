@@ -6,6 +6,7 @@ and on the in-memory bus."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -230,6 +231,7 @@ def test_redis_caused_events_are_listed_in_every_state_from_the_index(
     bus.publish(alone)
     bus.publish(succeeded)
     bus.publish(waiting)
+    time.sleep(0.005)  # the index orders by publish time in ms: "newest first" needs a newer ms
     bus.publish(scheduled, delay=timedelta(hours=2))
     runtime.start()
     try:

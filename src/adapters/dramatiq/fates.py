@@ -21,12 +21,16 @@ from ...ports.dead_letters import DeadLetter
 from .connection import TRANSIENT
 from .dead_letters import RedisDeadLetters
 from .deliveries import Delivery, Fate, QueueKeys, WorkerDeaths
+from .group_commit import GroupCommit
 from .keys import RedisKeys
 from .messages import schedule_entry
 from .scripts import Scripts
 from .tracking import Tracking, minute_of, ms
 
 log = logging.getLogger("hexbus.worker")
+
+ScriptCall = tuple[list[str], list[str | int]]
+"""One item's KEYS and ARGV in a script call that carries many."""
 
 
 class Fates:
@@ -68,6 +72,8 @@ class Fates:
         # start.lua's answers for messages started with their batch (start_all), by redis id,
         # until their delivery begins; every fate written drops its entry.
         self._started: dict[str, Any] = {}
+        # Successes the threads report while a call is on the wire go in the next one.
+        self._completions: GroupCommit[ScriptCall] = GroupCommit(self._complete_all)
 
     def start(self, delivery: Delivery) -> bool:
         """``start.lua``: True when the handler already succeeded; else it is now running.
@@ -77,42 +83,36 @@ class Fates:
         answer already: no round trip here."""
         answer = self._started.pop(delivery.redis_id, None)
         if answer is None:
-            answer = self._scripts.start(
+            (answer,) = self._scripts.start(
                 keys=self._start_keys(delivery), args=self._start_args(delivery)
             )
-        elif isinstance(answer, Exception):
-            raise answer  # as start.lua's own call would have raised it (a wrong-typed key)
-        done = int(answer)
+        done = _answer(answer)
         if done < 0:
             raise WorkerDeaths(-done)
         return bool(done)
 
     def start_all(self, deliveries: Sequence[Delivery]) -> None:
-        """``start.lua`` for each message of a batch just fetched, in one pipelined round trip
-        instead of one before each handler (ADR 0019); :meth:`start` then answers from it.
+        """``start.lua`` for every message of a batch just fetched, in one call instead of one
+        before each handler (ADR 0019); :meth:`start` then answers from it.
 
         Only for messages that go to a thread at once (the consumer decides): the start count
         is then as true as when each thread starts its own. Never raises: what could not be
-        started here (Redis unreachable, the script not loaded yet) is started by
-        :meth:`start` as before, and an error reply is raised there, by its delivery."""
+        started here (Redis unreachable) is started by :meth:`start` as before, and an error
+        answer (a wrong-typed key) is raised there, by its delivery."""
         if not deliveries:
             return
-        script = self._scripts.start
-        pipe = script.registered_client.pipeline(transaction=False)
+        keys: list[str] = []
+        args: list[str | int] = []
         for delivery in deliveries:
-            keys = self._start_keys(delivery)
-            pipe.evalsha(script.sha, len(keys), *keys, *self._start_args(delivery))
+            keys += self._start_keys(delivery)
+            args += self._start_args(delivery)
         try:
-            replies = pipe.execute(raise_on_error=False)
+            answers = self._scripts.start(keys=keys, args=args)
         except TRANSIENT as error:
             log.debug("batch start failed (%s): each message starts on its own", error)
             return
-        for delivery, reply in zip(deliveries, replies, strict=True):
-            if isinstance(reply, redis.exceptions.NoScriptError) or (
-                isinstance(reply, Exception) and not isinstance(reply, redis.ResponseError)
-            ):
-                continue
-            self._started[delivery.redis_id] = reply
+        for delivery, answer in zip(deliveries, answers, strict=True):
+            self._started[delivery.redis_id] = answer
 
     def forget(self, redis_id: str) -> None:
         """A message started with its batch that no delivery will take (handed back)."""
@@ -140,37 +140,49 @@ class Fates:
         ]
 
     def complete(self, delivery: Delivery, elapsed: timedelta) -> None:
-        """``complete.lua``: the success recorded and the message acked, in one step."""
+        """``complete.lua``: the success recorded and the message acked, in one step; made
+        with the other threads' successes waiting at the time, in one call (ADR 0019)."""
         track = self._tracking
         keys = delivery.keys
         event_id = delivery.event_id
         now = self._clock.now()
-        self._scripts.complete(
-            keys=[
-                self._keys.done(event_id),
-                keys.acks,
-                keys.messages,
-                self._keys.status(event_id),
-                self._keys.stats_bucket(keys.name, minute_of(now)),
-                self._keys.recent,
-                keys.runs,
-            ],
-            args=[
-                delivery.handler,
-                _ms(now),
-                self._ttl_ms,
-                delivery.redis_id,
-                int(elapsed.total_seconds() * 1000),
-                track.flag,
-                self._bucket_ttl_ms,
-                self._succeeded_ttl_ms,
-                track.succeeded_keep,
-                event_id,
-                self._status_template,
-            ],
+        self._completions.submit(
+            (
+                [
+                    self._keys.done(event_id),
+                    keys.acks,
+                    keys.messages,
+                    self._keys.status(event_id),
+                    self._keys.stats_bucket(keys.name, minute_of(now)),
+                    self._keys.recent,
+                    keys.runs,
+                ],
+                [
+                    delivery.handler,
+                    _ms(now),
+                    self._ttl_ms,
+                    delivery.redis_id,
+                    int(elapsed.total_seconds() * 1000),
+                    track.flag,
+                    self._bucket_ttl_ms,
+                    self._succeeded_ttl_ms,
+                    track.succeeded_keep,
+                    event_id,
+                    self._status_template,
+                ],
+            )
         )
         delivery.fate = Fate.COMPLETED
         self._started.pop(delivery.redis_id, None)
+
+    def _complete_all(self, items: Sequence[ScriptCall]) -> list[BaseException | None]:
+        keys: list[str] = []
+        args: list[str | int] = []
+        for item_keys, item_args in items:
+            keys += item_keys
+            args += item_args
+        answers = self._scripts.complete(keys=keys, args=args)
+        return [_refusal(answer) for answer in answers]
 
     def ack(self, delivery: Delivery) -> None:
         """``ack.lua``: a redelivery of a handler that already succeeded."""
@@ -295,3 +307,19 @@ class Fates:
 
 def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
+
+
+def _refusal(answer: Any) -> redis.ResponseError | None:
+    """A batch script's answer for one item: None when written, else the error reply it
+    stands for (the script returns it as text: one item's refusal is not the call's)."""
+    if isinstance(answer, bytes):
+        answer = answer.decode("utf-8", "replace")
+    return redis.ResponseError(answer) if isinstance(answer, str) else None
+
+
+def _answer(answer: Any) -> int:
+    """``start.lua``'s answer for one message: raises the error reply it stands for."""
+    refused = _refusal(answer)
+    if refused is not None:
+        raise refused
+    return int(answer)

@@ -51,6 +51,11 @@ class Call:
     args: list[Any]
 
 
+BATCHED = {"start": (4, 0), "complete": (7, 1)}
+"""Scripts that take many items in one call: KEYS per item, and the answer for each by
+default (start: run it; complete: recorded). A test's answer is for one item."""
+
+
 class FakeScript:
     def __init__(self, name: str, calls: list[Call]) -> None:
         self.name = name
@@ -65,6 +70,10 @@ class FakeScript:
             raise self.fail_always
         if self.failures:
             raise self.failures.pop(0)
+        if self.name in BATCHED:
+            per_item, default = BATCHED[self.name]
+            count = len(keys) // per_item
+            return [self.answers.pop(0) if self.answers else default for _ in range(count)]
         return self.answers.pop(0) if self.answers else 0
 
 

@@ -1,0 +1,100 @@
+"""Group commit: the writes many worker threads need at once, made in one round trip.
+
+A worker thread that records its handler's success must not go on before Redis has it (the
+ack is the success record, ADR 0003), so it waits for the round trip. Sixteen threads finishing
+no-op handlers each paid one: a script call through redis-py costs more of the worker's CPU
+than the handler (bench/RESULTS.md). Here each thread still waits for its own write, but the
+writes submitted while one call is on the wire go together in the next call, made by one of
+the waiting threads (the leader); nothing is deferred, and a write never waits for a batch to
+fill: a thread alone makes its call at once, as before.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
+
+Item = TypeVar("Item")
+
+MAX_BATCH: int = 128
+"""The most writes one call carries (a bound on the script's KEYS and ARGV)."""
+
+
+class Interrupted(Exception):
+    """The thread making a batch's call was interrupted (a timeout landing late, a signal):
+    whether Redis ran the call is unknown, so each write is treated as a failed round trip."""
+
+
+class _Slot(Generic[Item]):
+    __slots__ = ("done", "error", "item")
+
+    def __init__(self, item: Item) -> None:
+        self.item = item
+        self.done = False
+        self.error: BaseException | None = None
+
+
+class GroupCommit(Generic[Item]):
+    """Runs ``call`` for the items threads :meth:`submit` while an earlier call is running.
+
+    ``call`` gets up to :data:`MAX_BATCH` items and returns, for each in order, ``None`` when
+    it was written or the exception its submitter must raise; an exception ``call`` raises is
+    every item's.
+    """
+
+    def __init__(
+        self,
+        call: Callable[[Sequence[Item]], Sequence[BaseException | None]],
+        max_batch: int = MAX_BATCH,
+    ) -> None:
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
+        self._call = call
+        self._max_batch = max_batch
+        self._pending: list[_Slot[Item]] = []
+        self._busy = False
+        self._changed = threading.Condition(threading.Lock())
+
+    def submit(self, item: Item) -> None:
+        """Write ``item`` (with whatever else is waiting) and return once it is written, or
+        raise what its write came to."""
+        slot = _Slot(item)
+        with self._changed:
+            self._pending.append(slot)
+            while not slot.done:
+                if self._busy:
+                    self._changed.wait()
+                    continue
+                self._busy = True
+                batch = self._pending[: self._max_batch]
+                del self._pending[: self._max_batch]
+                self._changed.release()
+                try:
+                    self._run(batch)
+                finally:
+                    self._changed.acquire()
+                    self._busy = False
+                    self._changed.notify_all()
+        if slot.error is not None:
+            raise slot.error
+
+    def _run(self, batch: list[_Slot[Item]]) -> None:
+        """Make one call for ``batch``; every slot ends done, with its error if any."""
+        own: BaseException | None = None
+        try:
+            errors: Sequence[BaseException | None] = self._call([s.item for s in batch])
+            if len(errors) != len(batch):
+                raise RuntimeError(f"{len(batch)} writes made but {len(errors)} answered")
+        except Exception as error:
+            errors = [error] * len(batch)
+        except BaseException as error:
+            # Interrupted in the leader's thread: that is the leader's to raise; the others
+            # did not get it, and take it as a failed round trip.
+            own = error
+            errors = [Interrupted(f"recording was interrupted: {error!r}")] * len(batch)
+        for slot, answer in zip(batch, errors, strict=True):
+            slot.error = answer
+            slot.done = True
+        if own is not None:
+            raise own
