@@ -2,8 +2,9 @@
 
 Run: .venv/bin/python bench/drain_profile.py [--events N] [--threads T] [--top K]
 
-Needs py-spy (``pip install py-spy``; PyPI). Starts its own redis-server, publishes N jobs
-(bench/vs_bullmq_python.py's ``publish``, batches of 1,000), starts one worker process of T
+Needs py-spy (in the dev extra: ``bash scripts/setup`` installs it). Starts its own
+redis-server, publishes N jobs (bench/vs_bullmq_python.py's ``publish``, batches of 1,000),
+starts one worker process of T
 threads (its ``worker``), attaches ``py-spy record --format raw --gil --nonblocking`` to it,
 says "go", and stops when the queue is empty. Only the thread holding the GIL is sampled,
 which is where a no-op handler's worker spends its CPU. It prints the drain's rate and the
@@ -65,7 +66,9 @@ def main() -> None:
     args = parser.parse_args()
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(spy).exists():
-        raise SystemExit("drain_profile: py-spy is needed (pip install py-spy)")
+        raise SystemExit(
+            "drain_profile: py-spy is needed: run bash scripts/setup (the dev extra has it)"
+        )
     print(f"drain profile, {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC")
     print(f"command: .venv/bin/python bench/drain_profile.py {' '.join(sys.argv[1:])}".rstrip())
     print(f"  load average at start {os.getloadavg()[0]:.2f}")
