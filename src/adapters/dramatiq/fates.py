@@ -108,7 +108,9 @@ class Fates:
             args += self._start_args(delivery)
         try:
             answers = self._scripts.start(keys=keys, args=args)
-        except TRANSIENT as error:
+        except (*TRANSIENT, redis.ResponseError) as error:
+            # Unreachable, or the whole call refused (one message's refusal is an answer):
+            # the fetch goes on, and each delivery's own start raises whatever stands.
             log.debug("batch start failed (%s): each message starts on its own", error)
             return
         for delivery, answer in zip(deliveries, answers, strict=True):

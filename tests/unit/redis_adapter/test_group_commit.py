@@ -44,6 +44,22 @@ def submit_in_thread(commit: GroupCommit[str], item: str, errors: dict[str, Base
     return thread
 
 
+def behind_a_running_call(commit: GroupCommit[str], gate: Gate, items: list[str]):
+    """Submit "first" (whose call blocks), then ``items`` from threads of their own once it
+    runs; release the call when all of them wait, and return what each thread raised."""
+    errors: dict[str, BaseException] = {}
+    first = submit_in_thread(commit, "first", errors)
+    assert gate.entered.wait(10)
+    others = [submit_in_thread(commit, item, errors) for item in items]
+    # Every other thread has queued its write before the first call returns.
+    while len(commit._pending) < len(items):
+        threading.Event().wait(0.001)
+    gate.release.set()
+    for thread in [first, *others]:
+        thread.join(10)
+    return errors
+
+
 def test_a_lone_write_is_made_at_once_in_a_call_of_its_own() -> None:
     calls: list[list[str]] = []
     commit = GroupCommit(lambda items: calls.append(list(items)) or [None] * len(items))
@@ -54,17 +70,7 @@ def test_a_lone_write_is_made_at_once_in_a_call_of_its_own() -> None:
 
 def test_writes_submitted_while_a_call_runs_go_together_in_the_next() -> None:
     gate = Gate()
-    commit = GroupCommit(gate)
-    errors: dict[str, BaseException] = {}
-    first = submit_in_thread(commit, "first", errors)
-    assert gate.entered.wait(10)
-    others = [submit_in_thread(commit, f"w{i}", errors) for i in range(5)]
-    # Every other thread has queued its write before the first call returns.
-    while len(commit._pending) < 5:
-        threading.Event().wait(0.001)
-    gate.release.set()
-    for thread in [first, *others]:
-        thread.join(10)
+    errors = behind_a_running_call(GroupCommit(gate), gate, [f"w{i}" for i in range(5)])
     assert errors == {}
     assert gate.batches[0] == ["first"]
     assert sorted(gate.batches[1]) == [f"w{i}" for i in range(5)], "one call for the five"
@@ -73,16 +79,7 @@ def test_writes_submitted_while_a_call_runs_go_together_in_the_next() -> None:
 def test_each_thread_gets_its_own_answer_and_a_failed_call_is_everyones() -> None:
     gate = Gate()
     gate.refuse = {"bad"}
-    commit = GroupCommit(gate)
-    errors: dict[str, BaseException] = {}
-    first = submit_in_thread(commit, "first", errors)
-    assert gate.entered.wait(10)
-    threads = [submit_in_thread(commit, item, errors) for item in ("good", "bad")]
-    while len(commit._pending) < 2:
-        threading.Event().wait(0.001)
-    gate.release.set()
-    for thread in [first, *threads]:
-        thread.join(10)
+    errors = behind_a_running_call(GroupCommit(gate), gate, ["good", "bad"])
     assert set(errors) == {"bad"}
     assert isinstance(errors["bad"], ValueError)
 
@@ -95,16 +92,9 @@ def test_each_thread_gets_its_own_answer_and_a_failed_call_is_everyones() -> Non
 
 def test_a_batch_is_capped() -> None:
     gate = Gate()
-    commit = GroupCommit(gate, max_batch=2)
-    errors: dict[str, BaseException] = {}
-    first = submit_in_thread(commit, "first", errors)
-    assert gate.entered.wait(10)
-    threads = [submit_in_thread(commit, f"w{i}", errors) for i in range(5)]
-    while len(commit._pending) < 5:
-        threading.Event().wait(0.001)
-    gate.release.set()
-    for thread in [first, *threads]:
-        thread.join(10)
+    errors = behind_a_running_call(
+        GroupCommit(gate, max_batch=2), gate, [f"w{i}" for i in range(5)]
+    )
     assert errors == {}
     assert [len(batch) for batch in gate.batches] == [1, 2, 2, 1]
 
