@@ -10,7 +10,7 @@ says "go", and stops when the queue is empty. Only the thread holding the GIL is
 which is where a no-op handler's worker spends its CPU. It prints the drain's rate and the
 worker's CPU per job (the profiler's own cost included: compare with bench/vs_bullmq.py for
 figures to quote), then the functions by inclusive share of the samples, and a few named
-parts of the path (the scripts, the hand-over between threads, decoding).
+parts of the path (the scripts, the fetch, reading bodies, threads taking work).
 """
 
 from __future__ import annotations
@@ -38,17 +38,12 @@ PARTS = (
     ("start.lua before the handler (Fates.start)", ("Fates.start (",)),
     ("complete.lua after it (Fates.complete)", ("Fates.complete (",)),
     ("start.lua for a fetched batch (Fates.start_all)", ("Fates.start_all (",)),
-    (
-        "the consumer's fetch and the batch start (HexbusConsumer._fill)",
-        ("HexbusConsumer._fill (",),
-    ),
-    ("handing a message to a worker thread (Queue.put)", ("handle_message (",)),
-    ("worker threads taking work (Queue.get)", ("get (queue.py",)),
+    ("a thread's fetch and the batch start (WorkerPool._fetch_or_wait)", ("_fetch_or_wait (",)),
+    ("reading fetched bodies (intake)", ("dramatiq/intake.py",)),
+    ("threads taking work and waiting for it (WorkerPool._take)", ("_take (",)),
     ("redis-py, every call", ("execute_command (",)),
-    ("Message.decode", ("decode (dramatiq/message.py",)),
     ("EventSerializer.from_dict", ("from_dict (",)),
     ("observers", ("_tell (",)),
-    ("Dramatiq middleware hooks", ("emit_before (", "emit_after (")),
 )
 
 

@@ -1,11 +1,12 @@
-"""A worker serving one queue starts each fetched batch in one round trip (ADR 0019), and loses
-nothing of what starting one message at a time kept: each handler runs once, a redelivery of a
-handler that already succeeded is skipped, the status says running and then succeeded, and
-the start counts are cleared."""
+"""A worker starts each fetched batch in one round trip (ADR 0019), and loses nothing of what
+starting one message at a time kept: it takes no more than it has idle threads, each handler
+runs once, a redelivery of a handler that already succeeded is skipped, the status says
+running and then succeeded, and the start counts are cleared."""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -90,9 +91,18 @@ def world(redis_server: RedisServer, namespace: str) -> Iterator[World]:
         runtime.stop(timedelta(seconds=5))
 
 
-def test_a_one_queue_worker_starts_at_fetch_and_a_shared_one_does_not(world: World) -> None:
-    assert world.start(("ticks",)).broker.start_at_fetch
-    assert not world.start(("ticks", "tocks")).broker.start_at_fetch
+def test_a_worker_takes_no_more_than_its_threads_across_its_queues(world: World) -> None:
+    world.gate.clear()
+    world.bus.publish_all([Tick(n=i) for i in range(10)])
+    runtime = world.start(("ticks", "tocks"))
+    acks = world.keys.acks(runtime.broker_id, "ticks")
+    wait_for(lambda: world.client.scard(acks) == 4, timeout=10, what="4 taken")
+    time.sleep(0.3)  # time for a fetch too many, if one were made
+    assert world.client.scard(acks) == 4, "one per thread, none held back behind them"
+    assert world.client.llen(world.keys.queue("ticks")) == 6
+    world.gate.set()
+    wait_for(lambda: len(world.runs) >= 10 and world.settled(), timeout=20, what="all handled")
+    assert sorted(world.runs) == list(range(10)), "each once"
 
 
 def test_every_handler_runs_once_and_its_start_count_is_cleared(world: World) -> None:

@@ -41,6 +41,18 @@ class WorkerDeaths(Exception):
 
 
 @attrs.frozen
+class Fetched:
+    """One message read off a fetch and fit for its handler: what a worker thread delivers
+    (:mod:`.intake` makes it, the settlement starts it, :mod:`.delivery` runs it)."""
+
+    queue: str
+    redis_id: str
+    attempt: int
+    handler: str
+    envelope: dict[str, Any]
+
+
+@attrs.frozen
 class QueueKeys:
     """One queue's name and keys as this worker process sees them (made once per queue)."""
 

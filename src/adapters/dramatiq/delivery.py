@@ -1,7 +1,9 @@
-"""The one Dramatiq actor of hexbus: run one handler for one event, and report to settlement.
+"""What hexbus's one actor does: run one handler for one event, and report to settlement.
 
-``hexbus_deliver(handler_name, envelope)`` goes one way: it opens a
-:class:`~.settlement.Delivery` for the message Dramatiq handed it, resolves the handler and
+Every message names the actor ``hexbus_deliver(handler_name, envelope)``; a worker thread of
+the :class:`~.worker_pool.WorkerPool` calls :meth:`Deliverer.deliver` with what the fetch read
+of it. It goes one way: it opens a
+:class:`~.settlement.Delivery` for the message, resolves the handler and
 the event, lets the :class:`~.settlement.Settlement` admit it past its rate limit, runs it with
 the shared :class:`~hexbus.application.delivery.HandlerRunner` (whose ledger is the delivery),
 and reports the result to the settlement, which decides and writes the message's fate (ADR
@@ -14,8 +16,6 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
-from dramatiq.broker import MessageProxy
-from dramatiq.middleware import CurrentMessage
 
 from ...application.delivery import AttemptOutcome, AttemptResult, HandlerRunner
 from ...application.processor import DomainEventsProcessor
@@ -24,13 +24,13 @@ from ...domain.events import DomainEvent
 from ...domain.serialization import EventSerializer
 from ...ports.dead_letters import DeadLetterReason
 from ...ports.handlers import HandlerSpec
-from .messages import ATTEMPT
+from .deliveries import Fetched
 from .settlement import Delivery, Settlement
 from .timeouts import DeadlineExceeded, Watchdog
 
 
 class Deliverer:
-    """Called by Dramatiq as ``hexbus_deliver(handler_name, envelope)`` in a worker thread."""
+    """Runs ``hexbus_deliver(handler_name, envelope)`` for each message a worker thread took."""
 
     def __init__(
         self,
@@ -47,15 +47,14 @@ class Deliverer:
         self._settlement = settlement
         self._watchdog = watchdog
 
-    def __call__(self, handler_name: str, envelope: dict[str, Any]) -> None:
-        proxy: MessageProxy | None = CurrentMessage.get_current_message()  # type: ignore[assignment]
-        if proxy is None:  # pragma: no cover - only without the CurrentMessage middleware
-            raise RuntimeError("hexbus_deliver needs Dramatiq's CurrentMessage middleware")
-        options = proxy.options
+    def deliver(self, item: Fetched) -> None:
+        """Run ``item``'s handler and settle the message; raises only an interruption that is
+        not a handler's timeout (after putting the message back)."""
+        handler_name, envelope = item.handler, item.envelope
         delivery = self._settlement.delivery(
-            queue=proxy.queue_name,
-            redis_id=options["redis_message_id"],
-            attempt=options.get(ATTEMPT, 1),
+            queue=item.queue,
+            redis_id=item.redis_id,
+            attempt=item.attempt,
             handler=handler_name,
             envelope=envelope,
         )
@@ -64,7 +63,7 @@ class Deliverer:
         except Exception as error:
             # Redis unreachable or refusing a step, workers that died running it, or a bug of
             # ours (the runner keeps the handler's own errors): the settlement decides (put
-            # back, or dead letter) rather than let Dramatiq's ack lose it.
+            # back, or dead letter) rather than let the message be forgotten.
             self._settlement.put_back(delivery, error, envelope)
         except BaseException as error:
             # An interruption (a timeout landing after the handler, shutdown): same, then on.

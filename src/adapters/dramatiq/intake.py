@@ -2,7 +2,7 @@
 
 Everything in a queue is hexbus's own message format (:mod:`.messages`) unless something else
 wrote to Redis: a bug, another program, an attacker with write access, a restore gone wrong.
-The consumer reads every item with :func:`read` and hands whatever it refuses, with the
+The fetcher reads every item with :func:`read` and hands whatever it refuses, with the
 reason, to the settlement, which dead-letters it (ADR 0018). Nothing here raises: an item is
 a message or a :class:`Refused`, so one bad item never stops the consumer or strands the
 items fetched with it.
@@ -10,7 +10,8 @@ items fetched with it.
 The reasons say what is wrong with the item's *shape* and never quote its contents (field
 values, bodies): those are payload, and reach a log or an error text only through the dead
 letter's bounded body (:func:`bounded_body`). Dramatiq's own ``Message.decode`` is not used:
-its error text holds the whole body, repr'd.
+its error text holds the whole body, repr'd, and a worker thread needs only the handler's
+name, the envelope and the attempt (:class:`~.deliveries.Fetched`), not a Dramatiq message.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import json
 from typing import Any, Final
 
 import attrs
-from dramatiq.message import Message
 
+from .deliveries import Fetched
 from .messages import ACTOR_NAME, ATTEMPT
 
 MAX_KEPT_BODY: Final = 64 * 1024
@@ -55,10 +56,9 @@ def read_id(raw: bytes | str) -> str | Refused:
         return Refused(f"its message id ({len(raw)} bytes) is not UTF-8")
 
 
-def read(
-    body: bytes, *, queue: str, redis_id: str, actors: frozenset[str]
-) -> Message[Any] | Refused:
-    """The Dramatiq message ``body`` holds, fit for ``hexbus_deliver``, or why it is not."""
+def read(body: bytes, *, queue: str, redis_id: str, actors: frozenset[str]) -> Fetched | Refused:
+    """The delivery the Dramatiq message ``body`` holds, fit for ``hexbus_deliver``, or why
+    it is not."""
     try:
         fields = _parse(body)
         if isinstance(fields, Refused):
@@ -68,16 +68,13 @@ def read(
             return refused
     except Exception as error:  # a check of ours that did not foresee a shape: refuse, go on
         return Refused(f"could not be read ({type(error).__name__})")
-    options = fields["options"]
-    options["redis_message_id"] = redis_id  # ack must address what we fetched
-    return Message(
-        queue_name=queue,
-        actor_name=fields["actor_name"],
-        args=tuple(fields["args"]),
-        kwargs={},
-        options=options,
-        message_id=fields["message_id"],
-        message_timestamp=fields["message_timestamp"],
+    handler, envelope = fields["args"]
+    return Fetched(
+        queue=queue,
+        redis_id=redis_id,  # what the fetch took, so every fate addresses it
+        attempt=fields["options"].get(ATTEMPT, 1),
+        handler=handler,
+        envelope=envelope,
     )
 
 

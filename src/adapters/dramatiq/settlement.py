@@ -51,7 +51,6 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import attrs
 import redis
 
 from ...application.delivery import AttemptOutcome, AttemptResult, dead_letter_for
@@ -63,7 +62,7 @@ from ...ports.handlers import HandlerSpec
 from ...ports.observer import BusObserver
 from .connection import TRANSIENT
 from .dead_letters import RedisDeadLetters
-from .deliveries import Delivery, Fate, WorkerDeaths, event_id_of, event_type_of
+from .deliveries import Delivery, Fate, Fetched, WorkerDeaths, event_id_of, event_type_of
 from .fates import Fates
 from .keys import RedisKeys
 from .scripts import Scripts
@@ -73,16 +72,6 @@ from .undeliverable import compact, quarantined, rejected
 Refusal = tuple[str | bytes, bytes | None, str]
 """An item a consumer refused: the id the queue held (bytes when not UTF-8), its body, and why
 (a reason that quotes none of it)."""
-
-
-@attrs.frozen
-class Fetched:
-    """What the consumer read off one fetched message, enough to start its handler."""
-
-    redis_id: str
-    attempt: object
-    handler: str
-    envelope: Any
 
 
 log = logging.getLogger("hexbus.worker")
@@ -155,14 +144,14 @@ class Settlement:
             event_type=event_type_of(envelope),
         )
 
-    def start_all(self, queue: str, fetched: Sequence[Fetched]) -> None:
-        """Start a batch just fetched from ``queue`` in one round trip (``start.lua`` for each,
-        pipelined), so that each delivery's ledger ``begin`` needs none (ADR 0019). The
-        consumer calls it only for messages that go to a waiting thread at once."""
+    def start_all(self, fetched: Sequence[Fetched]) -> None:
+        """Start a batch just fetched in one round trip (``start.lua`` taking every item), so
+        that each delivery's ledger ``begin`` needs none (ADR 0019). The worker pool fetches
+        only as many as it has idle threads, so each goes to a thread at once."""
         self._fates.start_all(
             [
                 self.delivery(
-                    queue=queue,
+                    queue=item.queue,
                     redis_id=item.redis_id,
                     attempt=item.attempt,
                     handler=item.handler,

@@ -1,16 +1,15 @@
-"""One worker process: a Dramatiq Worker on hexbus's broker, plus upkeep threads.
+"""One worker process: hexbus's threads on Dramatiq's Redis broker, plus upkeep threads.
 
-Built the way the research on Dramatiq's own CLI says a custom supervisor must: the broker is
-made inside the process, ``process_boot`` is emitted, then the Worker starts. The CLI's
-``hexbus worker`` spawns one such process per queue group and restarts any that die
-(:mod:`.supervisor`); it and the tests get their runtime from the container's
-``worker_runtime`` provider, giving only queues and threads.
+The broker is made inside the process; its threads are hexbus's :class:`~.worker_pool.WorkerPool`,
+not Dramatiq's Worker (ADR 0019). The CLI's ``hexbus worker`` spawns one such process per
+queue group and restarts any that die (:mod:`.supervisor`); it and the tests get their runtime
+from the container's ``worker_runtime`` provider, giving only queues and threads.
 
 Built in one direction (ADR 0012): the process's identity (its broker id) is decided first,
 then each part is built after the parts it calls, so none reaches for something built later:
-settlement (names the acks sets by the broker id), then the actor (reports to settlement), then
-the broker (its consumer hands bad bodies to settlement), then upkeep (heartbeats the broker
-id).
+settlement (names the acks sets by the broker id), then the deliverer (reports to
+settlement), then the broker and its fetchers (hand bad bodies to settlement), then the
+threads, then upkeep (heartbeats the broker id).
 """
 
 from __future__ import annotations
@@ -21,9 +20,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
-import dramatiq
 import redis
-from dramatiq.middleware import CurrentMessage
 
 from ...application.delivery import HandlerRunner
 from ...application.observers import ObserverGroup
@@ -37,15 +34,17 @@ from ..event_loop import EventLoopThread
 from .broker import HexbusRedisBroker
 from .dead_letters import RedisDeadLetters
 from .delivery import Deliverer
+from .fetcher import QueueFetcher
 from .handler_reports import RedisHandlerReports
 from .keys import RedisKeys
 from .maintenance import Maintenance, MaintenanceTimings
-from .messages import ACTOR_NAME, queue_for
+from .messages import queue_for
 from .routes import Declaration, RedisRoutes
 from .scripts import Scripts
 from .settlement import Settlement
 from .timeouts import Watchdog
 from .tracking import Tracking
+from .worker_pool import WorkerPool
 
 log = logging.getLogger("hexbus.worker")
 
@@ -137,23 +136,21 @@ class WorkerRuntime:
             client=client,
             keys=self.keys,
             broker_id=self.broker_id,
-            settlement=self.settlement,
-            clock=clock,
-            middleware=[CurrentMessage()],
+            middleware=[],
             heartbeat_timeout_ms=int(timings.heartbeat_timeout.total_seconds() * 1000),
-            # One queue, prefetch = threads: every message fetched has a thread waiting for
-            # it, so its handler is started with its batch (ADR 0019). Several queues share
-            # the threads, and a message fetched could wait: each starts on its own there.
-            start_at_fetch=len(set(self.queues)) == 1,
         )
-        dramatiq.actor(  # type: ignore[call-overload]
-            self.deliverer,
-            actor_name=ACTOR_NAME,
-            queue_name=self.queues[0],
+        self.pool = WorkerPool(
             broker=self.broker,
+            settlement=self.settlement,
+            fetchers=[
+                QueueFetcher(self.broker, self.settlement, queue)
+                for queue in dict.fromkeys(self.queues)
+            ],
+            deliver=self.deliverer.deliver,
+            clock=clock,
+            threads=threads,
+            idle_timeout=idle_timeout,
         )
-        for queue in self.queues:
-            self.broker.declare_queue(queue)
         self.routes = RedisRoutes(
             client,
             self.keys,
@@ -176,32 +173,22 @@ class WorkerRuntime:
             routes=self.routes,
             declaration=self.declaration,
         )
-        self.worker = dramatiq.Worker(
-            self.broker,
-            queues=set(self.queues),
-            worker_threads=threads,
-            worker_timeout=int(idle_timeout.total_seconds() * 1000),
-        )
-        # One message per thread: nothing waits behind a busy thread while another process
-        # of the same group is idle.
-        self.worker.queue_prefetch = threads
-        self.worker.delay_prefetch = 1
 
     def start(self) -> None:
         """Start consuming, and the upkeep threads."""
-        self.broker.emit_after("process_boot")
         self.maintenance.start()
-        self.worker.start()
+        self.pool.start()
         log.info("worker %s consuming %s", self.broker_id, ", ".join(self.queues))
 
     def stop(self, timeout: timedelta = timedelta(seconds=30)) -> None:
         """Finish the handlers in flight (up to ``timeout``), give back the rest, and leave."""
-        self.worker.stop(timeout=int(timeout.total_seconds() * 1000))
+        self.pool.stop(timeout)
         # A thread still waiting for Redis to put a message back gives up: it stays in flight.
         self.settlement.stop()
         self.maintenance.stop()
         # Whatever our acks sets hold that no thread still runs goes back to its queue now
-        # (prefetched, or a fetch whose reply was lost): a clean stop leaves nothing behind.
+        # (fetched and not taken, or a fetch whose reply was lost): a clean stop leaves
+        # nothing behind.
         for queue in self.queues:
             with contextlib.suppress(redis.RedisError):
                 self.broker.reconcile(queue)

@@ -1,5 +1,5 @@
-"""The consumer's reading of fetched items: every malformed shape is refused with a reason
-that quotes none of the item, and a well-formed hexbus message is read as Dramatiq's."""
+"""The fetcher's reading of fetched items: every malformed shape is refused with a reason
+that quotes none of the item, and a well-formed hexbus message is read as its delivery."""
 
 from __future__ import annotations
 
@@ -36,8 +36,8 @@ def body(fields: object) -> bytes:
 def test_a_hexbus_message_is_read_with_the_fetched_id_as_its_redis_id() -> None:
     message = read(body(good()), queue="work", redis_id="r1", actors=ACTORS)
     assert not isinstance(message, Refused)
-    assert message.args == ("h", {"x": SECRET})
-    assert message.options["redis_message_id"] == "r1"
+    assert (message.queue, message.redis_id, message.attempt) == ("work", "r1", 1)
+    assert (message.handler, message.envelope) == ("h", {"x": SECRET})
 
 
 @pytest.mark.parametrize(

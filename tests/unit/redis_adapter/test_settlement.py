@@ -17,15 +17,13 @@ from typing import Any
 import attrs
 import pytest
 import redis
-from dramatiq.broker import MessageProxy
-from dramatiq.message import Message
-from dramatiq.middleware import CurrentMessage
 
 from hexbus import DomainEvent, DomainEventsProcessor, NullObserver, RateLimit, RetryPolicy
 from hexbus.adapters.clocks import VirtualClock
 from hexbus.adapters.dramatiq.dead_letters import RedisDeadLetters
 from hexbus.adapters.dramatiq.delivery import Deliverer
-from hexbus.adapters.dramatiq.intake import MAX_KEPT_BODY
+from hexbus.adapters.dramatiq.fetcher import ACTORS
+from hexbus.adapters.dramatiq.intake import MAX_KEPT_BODY, Refused, read
 from hexbus.adapters.dramatiq.keys import RedisKeys
 from hexbus.adapters.dramatiq.messages import build_message
 from hexbus.adapters.dramatiq.settlement import Delivery, Fate, Settlement, WorkerDeaths
@@ -343,7 +341,8 @@ def test_a_body_the_consumer_cannot_hand_out_is_dead_lettered_from_this_workers_
 
 
 def deliver(w: World, event: DomainEvent, *, handler: str = "unit.pay", attempt: int = 1) -> None:
-    """Run the actor as a Dramatiq worker thread would, on a message built by hexbus."""
+    """Run the actor as a worker thread does, on a message built by hexbus and read by the
+    fetcher."""
     message = build_message(
         queue="payments",
         handler=handler,
@@ -352,18 +351,15 @@ def deliver(w: World, event: DomainEvent, *, handler: str = "unit.pay", attempt:
         now_ms=0,
         attempt=attempt,
     )
-    proxy = MessageProxy(Message.decode(message.body.encode()))
+    item = read(message.body.encode(), queue="payments", redis_id="r1", actors=ACTORS)
+    assert not isinstance(item, Refused)
     deliverer = Deliverer(
         processor=w.processor,
         serializer=EventSerializer(),
         runner=HandlerRunner(w.observer, w.clock, enforce_timeout=True),
         settlement=w.settlement,
     )
-    CurrentMessage._MESSAGE.set(proxy)  # what the CurrentMessage middleware does
-    try:
-        deliverer(*proxy.args)
-    finally:
-        CurrentMessage._MESSAGE.set(None)
+    deliverer.deliver(item)
 
 
 def test_the_actor_runs_start_handler_complete_and_nothing_else() -> None:

@@ -1,0 +1,100 @@
+"""The fetch end of one queue: take ids with bodies, read each, settle what cannot run.
+
+Dramatiq's consumer fetches message bodies without their ids, so a body it cannot decode
+cannot be acked or moved: it stays in the acks set with the rest of its batch until the process
+dies, and comes back to do it again (see docs/research). hexbus fetches ids with bodies
+(``fetch.lua``), reads each with :mod:`.intake`, and hands anything it cannot deliver (with
+the reason: an empty or unreadable body, a bad id, options or arguments, another queue) to
+the :class:`~.settlement.Settlement`, which dead-letters it, so a worker never chokes and the
+items fetched with a bad one go on (ADR 0018).
+
+What a fetch took is held (:class:`~.broker.InFlight`) from the moment it is read until its
+thread settles it. The first fetch, and the first after Redis was unreachable, reconciles
+the acks set with what is held (``reconcile.lua``), so ids a fetch moved whose reply was lost
+go back to the queue (ADR 0017).
+"""
+
+from __future__ import annotations
+
+from .broker import HexbusRedisBroker
+from .deliveries import Fetched
+from .intake import Refused, read, read_id
+from .messages import ACTOR_NAME
+from .settlement import Refusal, Settlement
+
+ACTORS = frozenset({ACTOR_NAME})
+"""The one actor a hexbus message may name."""
+
+
+class QueueFetcher:
+    """Fetches one queue for one worker process (a :class:`~.worker_pool.WorkerPool`'s)."""
+
+    def __init__(self, broker: HexbusRedisBroker, settlement: Settlement, queue: str) -> None:
+        self.queue = queue
+        self.wake_key = broker.hexbus_keys.wake(queue)
+        self.held = broker.in_flight(queue)
+        self._broker = broker
+        self._settlement = settlement
+        self._script = broker.hexbus_scripts.fetch
+        keys = broker.hexbus_keys
+        self._keys = [
+            keys.queue(queue),
+            keys.messages(queue),
+            keys.acks(broker.broker_id, queue),
+            keys.heartbeats,
+            keys.paused,
+            keys.acks_registry,
+        ]
+        self._reconciled = False
+
+    def lost_connection(self) -> None:
+        """Redis was unreachable: a fetch's reply may have been lost, so reconcile first."""
+        self._reconciled = False
+
+    def fetch(self, room: int, now_ms: int) -> tuple[list[Fetched], int]:
+        """Up to ``room`` messages to run, held from now on, and how many items the queue gave
+        (those that cannot run included). Items that cannot run are settled
+        here (dead-lettered in one round trip, or dropped when their body is gone). Raises
+        what Redis raised: unreachable (``TRANSIENT``), or a key of the queue of the wrong
+        type (``ResponseError``, and nothing was taken)."""
+        if not self._reconciled:
+            self._broker.reconcile(self.queue)
+            self._reconciled = True
+        broker_id = self._broker.broker_id
+        flat = self._script(keys=self._keys, args=[room, broker_id, now_ms, self.queue])
+        taken: list[Fetched] = []
+        refused: list[Refusal] = []
+        for i in range(0, len(flat), 2):
+            item = self._admit(flat[i], flat[i + 1], refused)
+            if item is not None:
+                taken.append(item)
+        # Everything refused in this fetch goes to the dead letters in one round trip.
+        try:
+            self._settlement.quarantine_all(self.queue, refused)
+        except BaseException:
+            # Nothing of this fetch runs: the next fetch reconciles, which gives back to the
+            # queue whatever it took that is not settled (the refused ones too, to try again).
+            for item in taken:
+                self.held.discard(item.redis_id)
+            self._reconciled = False
+            raise
+        return taken, len(flat) // 2
+
+    def _admit(
+        self, raw_id: bytes | str, body: bytes | None, refused: list[Refusal]
+    ) -> Fetched | None:
+        """The delivery to run, held from now on; or None: the item was settled here, or
+        added to ``refused`` to be dead-lettered with the rest of its fetch."""
+        redis_id = read_id(raw_id)
+        if isinstance(redis_id, Refused):
+            refused.append((raw_id, body, redis_id.reason))
+            return None
+        if body is None:  # acked or recovered elsewhere meanwhile: nothing to run
+            self._settlement.drop(self.queue, redis_id)
+            return None
+        item = read(body, queue=self.queue, redis_id=redis_id, actors=ACTORS)
+        if isinstance(item, Refused):
+            refused.append((redis_id, body, item.reason))
+            return None
+        self.held.add(redis_id)
+        return item

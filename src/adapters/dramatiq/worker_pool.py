@@ -1,0 +1,198 @@
+"""hexbus's worker threads: each idle thread fetches for itself and runs what it took.
+
+Dramatiq's Worker puts a consumer thread per queue between Redis and the worker threads: it
+fetches, decodes each body into a Dramatiq message and puts it on a priority queue, a worker
+thread takes it from there, runs the middleware around the actor and hands it back for
+acking. hexbus needs none of that (one actor, its own fetch, settlement and timeouts), and the
+hand-overs and the serial consumer cost a third of a worker's CPU per message (ADR 0019). So a
+process runs ``threads`` threads and no consumer: an idle thread that finds nothing fetched
+becomes the fetcher (one at a time), fetches as many messages as the process has idle threads
+across its queues, starts them all in one round trip, keeps the first and leaves the rest to
+the idle threads it wakes. When the queues are empty the fetcher blocks on their doorbells, so
+a message published to an idle queue runs on the thread that was waiting for it.
+
+Never more is taken than there are idle threads, so nothing waits in this process behind a
+busy thread while another process of the same group is idle, and every message fetched is
+started at once (its status says running, its start is counted) as each thread starting its
+own would.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+
+import redis
+
+from ...ports.clock import Clock
+from .broker import HexbusRedisBroker
+from .connection import TRANSIENT
+from .deliveries import Fetched
+from .fetcher import QueueFetcher
+from .settlement import Settlement
+from .timeouts import DeadlineExceeded
+
+log = logging.getLogger("hexbus.worker")
+
+RECONNECT_DELAY: float = 1.0
+"""Seconds the fetcher waits after Redis was unreachable before it fetches again."""
+
+
+class WorkerPool:
+    """``threads`` threads running the messages of ``fetchers``' queues with ``deliver``."""
+
+    def __init__(
+        self,
+        *,
+        broker: HexbusRedisBroker,
+        settlement: Settlement,
+        fetchers: Sequence[QueueFetcher],
+        deliver: Callable[[Fetched], None],
+        clock: Clock,
+        threads: int,
+        idle_timeout: timedelta,
+    ) -> None:
+        self._broker = broker
+        self._settlement = settlement
+        self._fetchers = list(fetchers)
+        self._by_queue = {fetcher.queue: fetcher for fetcher in self._fetchers}
+        self._wake_keys = [fetcher.wake_key for fetcher in self._fetchers]
+        self._deliver = deliver
+        self._clock = clock
+        self._size = threads
+        self._idle = max(idle_timeout.total_seconds(), 0.1)
+        self._ready: collections.deque[Fetched] = collections.deque()
+        self._changed = threading.Condition()
+        self._fetching = False
+        self._running = False
+        self._stopping = threading.Event()
+        self._first = 0  # the queue the next fetch starts with: each gets its turn first
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        """Start the threads."""
+        self._running = True
+        for n in range(self._size):
+            thread = threading.Thread(target=self._run, name=f"hexbus-worker-{n}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: timedelta) -> None:
+        """Let each thread finish the message it runs (all within ``timeout``), then release
+        what was fetched and not yet taken by a thread: the caller's reconcile gives it back."""
+        with self._changed:
+            self._running = False
+            self._changed.notify_all()
+        self._stopping.set()
+        deadline = time.monotonic() + timeout.total_seconds()
+        for thread in self._threads:
+            thread.join(max(deadline - time.monotonic(), 0.0))
+        with self._changed:
+            left, self._ready = list(self._ready), collections.deque()
+        for item in left:
+            self._by_queue[item.queue].held.discard(item.redis_id)
+            self._settlement.forget(item.redis_id)
+
+    # --- one thread ------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while self._running:
+            try:
+                item = self._take()
+                if item is not None:
+                    self._run_one(item)
+            except DeadlineExceeded:  # a handler's timeout that landed as it returned
+                continue
+            except BaseException:
+                # Deliverer settled (or put back) the message before raising: log, go on,
+                # as a thread that dies would shrink the pool for good.
+                log.exception("a worker thread caught an error; it goes on")
+                self._stopping.wait(0.1)
+
+    def _run_one(self, item: Fetched) -> None:
+        try:
+            self._deliver(item)
+        finally:
+            self._by_queue[item.queue].held.discard(item.redis_id)
+
+    def _take(self) -> Fetched | None:
+        """A message for this thread: one fetched already, or one it fetches itself (when no
+        other thread is fetching); None when there is none yet."""
+        with self._changed:
+            while True:
+                if not self._running:
+                    return None
+                if self._ready:
+                    return self._ready.popleft()
+                if not self._fetching:
+                    self._fetching = True
+                    break
+                self._changed.wait(self._idle)
+        taken: list[Fetched] = []
+        try:
+            taken = self._fetch_or_wait()
+        finally:
+            with self._changed:
+                self._fetching = False
+                self._ready.extend(taken[1:])
+                # A thread for each message left, and one more to fetch next if it is idle.
+                self._changed.notify(len(taken))
+        return taken[0] if taken else None
+
+    # --- the fetcher -----------------------------------------------------------------------
+
+    def _fetch_or_wait(self) -> list[Fetched]:
+        """What the queues give for the idle threads, started; when they gave nothing, wait
+        for a doorbell first (and return nothing: the caller tries again)."""
+        try:
+            taken, any_item = self._fetch(self._size - self._held())
+            if taken:
+                self._settlement.start_all(taken)
+            elif not any_item:
+                self._wait_for_work()
+            return taken
+        except TRANSIENT as error:
+            log.error("Redis is unreachable (%s); fetching again in %gs", error, RECONNECT_DELAY)
+            for fetcher in self._fetchers:
+                fetcher.lost_connection()
+            self._stopping.wait(RECONNECT_DELAY)
+            return []
+
+    def _fetch(self, room: int) -> tuple[list[Fetched], bool]:
+        """Up to ``room`` messages, from each queue in turn; and whether any queue gave an
+        item at all (every item of a fetch may have been refused: no reason to wait then)."""
+        taken: list[Fetched] = []
+        any_item = False
+        now_ms = int(self._clock.now().timestamp() * 1000)
+        count = len(self._fetchers)
+        for n in range(count):
+            if room - len(taken) <= 0:
+                break
+            fetcher = self._fetchers[(self._first + n) % count]
+            try:
+                got, items = fetcher.fetch(room - len(taken), now_ms)
+            except redis.ResponseError as error:
+                # A key of this queue holds the wrong type (the scripts check before writing,
+                # so nothing was taken): this queue waits, reported; the others go on.
+                self._broker.report_broken(fetcher.queue, error)
+                continue
+            any_item = any_item or items > 0
+            taken += got
+        self._first = (self._first + 1) % count
+        return taken, any_item
+
+    def _wait_for_work(self) -> None:
+        # Block on the queues' doorbells rather than poll: a message published to an idle
+        # queue is picked up in about a round trip.
+        try:
+            self._broker.client.blpop(self._wake_keys, timeout=self._idle)
+        except redis.ResponseError as error:  # a doorbell of the wrong type: wait, reported
+            self._broker.report_broken(" or ".join(self._wake_keys), error)
+            self._stopping.wait(self._idle)
+
+    def _held(self) -> int:
+        return sum(len(fetcher.held) for fetcher in self._fetchers)
