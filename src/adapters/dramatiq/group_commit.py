@@ -27,12 +27,17 @@ class Interrupted(Exception):
 
 
 class _Slot(Generic[Item]):
-    __slots__ = ("done", "error", "item")
+    """One submitted write; its thread sleeps on ``wake`` (held until it is woken: when its
+    write is done, or when it is the next to make a call)."""
+
+    __slots__ = ("done", "error", "item", "wake")
 
     def __init__(self, item: Item) -> None:
         self.item = item
         self.done = False
         self.error: BaseException | None = None
+        self.wake = threading.Lock()
+        self.wake.acquire()
 
 
 class GroupCommit(Generic[Item]):
@@ -41,6 +46,11 @@ class GroupCommit(Generic[Item]):
     ``call`` gets up to :data:`MAX_BATCH` items and returns, for each in order, ``None`` when
     it was written or the exception its submitter must raise; an exception ``call`` raises is
     every item's.
+
+    Each waiting thread sleeps on its own lock, and the leader wakes exactly the threads of
+    its batch, then hands the lead to the oldest write still waiting: a condition's
+    ``notify_all`` would wake every waiter after each call, most of them to sleep again (with
+    16 threads that cost more than the call, see bench/RESULTS.md).
     """
 
     def __init__(
@@ -54,30 +64,37 @@ class GroupCommit(Generic[Item]):
         self._max_batch = max_batch
         self._pending: list[_Slot[Item]] = []
         self._busy = False
-        self._changed = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
 
     def submit(self, item: Item) -> None:
         """Write ``item`` (with whatever else is waiting) and return once it is written, or
         raise what its write came to."""
         slot = _Slot(item)
-        with self._changed:
+        with self._lock:
             self._pending.append(slot)
-            while not slot.done:
-                if self._busy:
-                    self._changed.wait()
-                    continue
-                self._busy = True
-                batch = self._pending[: self._max_batch]
-                del self._pending[: self._max_batch]
-                self._changed.release()
-                try:
-                    self._run(batch)
-                finally:
-                    self._changed.acquire()
-                    self._busy = False
-                    self._changed.notify_all()
+            lead = not self._busy
+            self._busy = True
+        if not lead:
+            slot.wake.acquire()  # done by another's call, or handed the lead
+        if not slot.done:
+            self._lead()  # our slot is the oldest pending: it is in this call
         if slot.error is not None:
             raise slot.error
+
+    def _lead(self) -> None:
+        with self._lock:
+            batch = self._pending[: self._max_batch]
+            del self._pending[: self._max_batch]
+        try:
+            self._run(batch)
+        finally:
+            with self._lock:
+                successor = self._pending[0] if self._pending else None
+                self._busy = successor is not None
+            for other in batch[1:]:  # the first is the leader's own
+                other.wake.release()
+            if successor is not None:
+                successor.wake.release()
 
     def _run(self, batch: list[_Slot[Item]]) -> None:
         """Make one call for ``batch``; every slot ends done, with its error if any."""
