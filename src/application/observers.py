@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -68,24 +68,38 @@ class ObserverGroup(NullObserver):
 
     def __init__(self, observers: Iterable[BusObserver] = ()) -> None:
         self._observers: list[BusObserver] = list(observers)
+        self._listeners: dict[str, list[tuple[BusObserver, Callable[..., object]]]] = {}
 
     def add(self, observer: BusObserver) -> None:
         """Tell ``observer`` too from now on."""
         self._observers.append(observer)
+        self._listeners.clear()
 
     def __bool__(self) -> bool:
         return bool(self._observers)
 
     def _tell(self, hook: str, *args: object) -> None:
-        for observer in self._observers:
+        listeners = self._listeners.get(hook)
+        if listeners is None:
+            listeners = self._listeners[hook] = self._listening(hook)
+        for observer, told in listeners:
             try:
-                # An observer written before a hook existed (not a NullObserver subclass)
-                # simply does not hear of it.
-                told = getattr(observer, hook, None)
-                if told is not None:
-                    told(*args)
+                told(*args)
             except Exception:
                 log.exception("observer %r failed in %s; ignored", observer, hook)
+
+    def _listening(self, hook: str) -> list[tuple[BusObserver, Callable[..., object]]]:
+        """The observers that do something on ``hook``, with their method: a worker tells
+        several hooks per message, and most observers inherit most of them from
+        :class:`NullObserver`, which ignores them. An observer written before a hook existed
+        (not a NullObserver subclass) simply does not hear of it."""
+        ignored = getattr(NullObserver, hook)
+        listening = []
+        for observer in self._observers:
+            told = getattr(observer, hook, None)
+            if told is not None and getattr(told, "__func__", None) is not ignored:
+                listening.append((observer, told))
+        return listening
 
     def published(self, event: DomainEvent, result: PublishResult) -> None:
         """Fan out."""

@@ -1,7 +1,7 @@
 """Dead letters in Redis: listed newest first, retried atomically, bounded by retention.
 
 Dramatiq keeps its own dead letters in ``{queue}.XQ`` with no way to list or requeue them;
-hexbus never sends anything there (its consumer turns a nack into a dead letter here), so an
+hexbus never sends anything there (what it cannot deliver is dead-lettered here), so an
 operator has one place to look.
 """
 

@@ -95,7 +95,7 @@ class Fates:
         """``start.lua`` for every message of a batch just fetched, in one call instead of one
         before each handler (ADR 0019); :meth:`start` then answers from it.
 
-        Only for messages that go to a thread at once (the consumer decides): the start count
+        Only for messages that go to a thread at once (the worker pool's fetch): the start count
         is then as true as when each thread starts its own. Never raises: what could not be
         started here (Redis unreachable) is started by :meth:`start` as before, and an error
         answer (a wrong-typed key) is raised there, by its delivery."""

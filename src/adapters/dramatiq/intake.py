@@ -4,7 +4,7 @@ Everything in a queue is hexbus's own message format (:mod:`.messages`) unless s
 wrote to Redis: a bug, another program, an attacker with write access, a restore gone wrong.
 The fetcher reads every item with :func:`read` and hands whatever it refuses, with the
 reason, to the settlement, which dead-letters it (ADR 0018). Nothing here raises: an item is
-a message or a :class:`Refused`, so one bad item never stops the consumer or strands the
+a message or a :class:`Refused`, so one bad item never stops the fetch or strands the
 items fetched with it.
 
 The reasons say what is wrong with the item's *shape* and never quote its contents (field

@@ -162,7 +162,7 @@ class Settlement:
         )
 
     def forget(self, redis_id: str) -> None:
-        """A message started with its batch goes back unhandled (the consumer closes)."""
+        """A message started with its batch goes back unhandled (the worker stops)."""
         self._fates.forget(redis_id)
 
     # --- deciding (the actor reports; the settlement decides and writes) ---------------------
@@ -256,8 +256,8 @@ class Settlement:
     def quarantine(
         self, queue: str, redis_id: str | bytes, body: bytes | None, reason: str
     ) -> None:
-        """Dead-letter an item the consumer could not even hand to the actor (a bad id, a
-        body that is empty, unreadable or not a hexbus message, or one Dramatiq nacked).
+        """Dead-letter an item the fetch could not even hand to the actor (a bad id, a body
+        that is empty, unreadable or not a hexbus message).
 
         ``redis_id`` is what the queue held, bytes when it is not UTF-8; ``reason`` says what
         is wrong with the item without quoting it (:mod:`.intake`)."""

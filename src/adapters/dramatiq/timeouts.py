@@ -1,4 +1,4 @@
-"""Per-handler timeouts for handlers running in Dramatiq worker threads.
+"""Per-handler timeouts for handlers running in a worker process's threads.
 
 A watchdog thread raises an exception inside a handler's thread once its deadline passes
 (Dramatiq's own mechanism, ``raise_thread_exception``). Unlike Dramatiq's TimeLimit middleware

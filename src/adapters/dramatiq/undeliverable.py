@@ -35,7 +35,7 @@ BAD_MESSAGE: Final = "hexbus.BadMessage"
 
 
 def quarantined(*, queue: str, body: bytes | None, reason: str, failed_at: datetime) -> DeadLetter:
-    """A dead letter for an item the consumer refused (or Dramatiq nacked)."""
+    """A dead letter for an item the fetch refused (:mod:`.intake` says why)."""
     text, cut = bounded_body(body or b"")
     return DeadLetter(
         id=uuid.uuid4().hex,
