@@ -1,10 +1,11 @@
 """The contract suite's harness for the Dramatiq/Redis adapter.
 
 It runs the adapter as production does, minus process boundaries: a ``DramatiqEventBus`` over
-a real Redis, and a ``WorkerRuntime`` (its worker threads and fetch, mover and recovery) in this process, started on first use so that handlers registered by the test are
-all there: it declares their routes before the bus publishes. A handler registered after that
-is a worker that starts later: another runtime starts, declaring it (ADR 0015). The
-``publisher`` is a second bus whose handler registry stays empty, as a web process that only
+a real Redis, and a ``WorkerRuntime`` (its worker threads and fetch, mover and recovery) in
+this process, started on first use so that handlers registered by the test are all there: it
+declares their routes before the bus publishes. A handler registered after that is a worker
+that starts later: another runtime starts, declaring it (ADR 0015). The ``publisher`` is a
+second bus whose handler registry stays empty, as a web process that only
 publishes. Each harness gets its own key namespace, so tests never see each other's keys.
 
 ``workers`` builds that runtime. By default it is ``WorkerRuntime`` itself with its defaults,

@@ -22,6 +22,7 @@ from .connection import TRANSIENT
 from .dead_letters import RedisDeadLetters
 from .deliveries import Delivery, Fate, QueueKeys, WorkerDeaths
 from .group_commit import GroupCommit
+from .handler_returns import HandlerReturns
 from .keys import RedisKeys
 from .messages import schedule_entry
 from .scripts import Scripts
@@ -52,6 +53,7 @@ class Fates:
         retention: timedelta,
         tracking: Tracking,
         max_worker_deaths: int,
+        handler_returns: HandlerReturns,
     ) -> None:
         if max_worker_deaths < 1:
             raise ValueError("max_worker_deaths must be at least 1")
@@ -74,6 +76,7 @@ class Fates:
         self._started: dict[str, Any] = {}
         # Successes the threads report while a call is on the wire go in the next one.
         self._completions: GroupCommit[ScriptCall] = GroupCommit(self._complete_all)
+        self._handler_returns = handler_returns
 
     def start(self, delivery: Delivery) -> bool:
         """``start.lua``: True when the handler already succeeded; else it is now running.
@@ -148,6 +151,9 @@ class Fates:
         keys = delivery.keys
         event_id = delivery.event_id
         now = self._clock.now()
+        # The handler is done with its thread: the pool may fetch its next message while
+        # the record is on the wire.
+        self._handler_returns()
         self._completions.submit(
             (
                 [

@@ -64,6 +64,7 @@ from .connection import TRANSIENT
 from .dead_letters import RedisDeadLetters
 from .deliveries import Delivery, Fate, Fetched, WorkerDeaths, event_id_of, event_type_of
 from .fates import Fates
+from .handler_returns import HandlerReturns
 from .keys import RedisKeys
 from .scripts import Scripts
 from .tracking import Tracking, ms
@@ -103,6 +104,7 @@ class Settlement:
         random_fraction: Callable[[], float] = random.random,
         put_back_interval: timedelta = timedelta(seconds=1),
         max_worker_deaths: int = 3,
+        handler_returns: HandlerReturns | None = None,
     ) -> None:
         self._scripts = scripts
         self._keys = keys
@@ -122,6 +124,7 @@ class Settlement:
             retention=retention,
             tracking=tracking or Tracking(),
             max_worker_deaths=max_worker_deaths,
+            handler_returns=handler_returns or HandlerReturns(),
         )
 
     # --- opening a delivery (the actor) ------------------------------------------------------

@@ -36,6 +36,7 @@ from .dead_letters import RedisDeadLetters
 from .delivery import Deliverer
 from .fetcher import QueueFetcher
 from .handler_reports import RedisHandlerReports
+from .handler_returns import HandlerReturns
 from .keys import RedisKeys
 from .maintenance import Maintenance, MaintenanceTimings
 from .messages import queue_for
@@ -108,6 +109,8 @@ class WorkerRuntime:
             retention=dead_letter_retention,
             tracking=tracking,
         )
+        # The settlement tells it when a handler returned; the pool, built later, listens.
+        handler_returns = HandlerReturns()
         self.settlement = Settlement(
             scripts=scripts,
             keys=self.keys,
@@ -119,6 +122,7 @@ class WorkerRuntime:
             retention=retention,
             tracking=tracking,
             max_worker_deaths=max_worker_deaths,
+            handler_returns=handler_returns,
         )
         self.watchdog = Watchdog()
         # ``async def`` handlers: the worker thread that took the message hands the coroutine
@@ -150,6 +154,7 @@ class WorkerRuntime:
             clock=clock,
             threads=threads,
             idle_timeout=idle_timeout,
+            handler_returns=handler_returns,
         )
         self.routes = RedisRoutes(
             client,

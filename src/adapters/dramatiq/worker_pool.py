@@ -33,6 +33,7 @@ from .broker import HexbusRedisBroker
 from .connection import TRANSIENT
 from .deliveries import Fetched
 from .fetcher import QueueFetcher
+from .handler_returns import HandlerReturns
 from .settlement import Settlement
 from .timeouts import DeadlineExceeded
 
@@ -43,7 +44,13 @@ RECONNECT_DELAY: float = 1.0
 
 
 class WorkerPool:
-    """``threads`` threads running the messages of ``fetchers``' queues with ``deliver``."""
+    """``threads`` threads running the messages of ``fetchers``' queues with ``deliver``.
+
+    ``handler_returns`` is the settlement's hook (:mod:`.handler_returns`): a thread whose
+    handler returned and that now waits for its success record counts as free, and while the
+    queues have more than the last fetch asked for, it fetches for the free threads before it
+    waits, so that the next messages are fetched and started while the record is on the wire.
+    """
 
     def __init__(
         self,
@@ -55,6 +62,7 @@ class WorkerPool:
         clock: Clock,
         threads: int,
         idle_timeout: timedelta,
+        handler_returns: HandlerReturns | None = None,
     ) -> None:
         self._broker = broker
         self._settlement = settlement
@@ -68,10 +76,17 @@ class WorkerPool:
         self._ready: collections.deque[Fetched] = collections.deque()
         self._changed = threading.Condition()
         self._fetching = False
+        # Messages fetched whose thread has not yet freed itself (waiting in ``_ready``, or
+        # their handler running): a fetch asks for ``threads`` minus these.
+        self._occupied = 0
+        self._backlog = False  # the last fetch got all it asked for: the queues have more
         self._running = False
         self._stopping = threading.Event()
+        self._mine = threading.local()  # per thread: whether its message freed it already
         self._first = 0  # the queue the next fetch starts with: each gets its turn first
         self._threads: list[threading.Thread] = []
+        if handler_returns is not None:
+            handler_returns.listen(self._handler_returned)
 
     def start(self) -> None:
         """Start the threads."""
@@ -100,6 +115,7 @@ class WorkerPool:
     # --- one thread ------------------------------------------------------------------------
 
     def _run(self) -> None:
+        self._mine.freed = True
         while self._running:
             try:
                 item = self._take()
@@ -114,6 +130,7 @@ class WorkerPool:
                 self._stopping.wait(0.1)
 
     def _run_one(self, item: Fetched) -> None:
+        self._mine.freed = False
         try:
             self._deliver(item)
         finally:
@@ -123,6 +140,7 @@ class WorkerPool:
         """A message for this thread: one fetched already, or one it fetches itself (when no
         other thread is fetching); None when there is none yet."""
         with self._changed:
+            self._free_mine()
             while True:
                 if not self._running:
                     return None
@@ -136,20 +154,47 @@ class WorkerPool:
         try:
             taken = self._fetch_or_wait()
         finally:
-            with self._changed:
-                self._fetching = False
-                self._ready.extend(taken[1:])
-                # A thread for each message left, and one more to fetch next if it is idle.
-                self._changed.notify(len(taken))
+            self._fetched(taken, keep=1)
         return taken[0] if taken else None
+
+    def _handler_returned(self) -> None:
+        """The settlement's hook, on a thread whose handler returned: it is free from now on,
+        and with a backlog it fetches for the free threads before it waits for its record."""
+        if not hasattr(self._mine, "freed"):
+            return  # not one of our threads
+        with self._changed:
+            self._free_mine()
+            if not self._backlog or self._fetching or self._ready or not self._running:
+                return
+            self._fetching = True
+        taken: list[Fetched] = []
+        try:
+            taken = self._fetch_only()
+        finally:
+            self._fetched(taken, keep=0)
+
+    def _free_mine(self) -> None:
+        """(Under the lock.) This thread's message no longer occupies it."""
+        if not self._mine.freed:
+            self._mine.freed = True
+            self._occupied -= 1
+
+    def _fetched(self, taken: list[Fetched], *, keep: int) -> None:
+        """End a fetch: the first ``keep`` messages are this thread's, the rest wait for the
+        free threads, each woken, and one more to fetch next if it is idle."""
+        with self._changed:
+            self._fetching = False
+            self._occupied += len(taken)
+            self._ready.extend(taken[keep:])
+            self._changed.notify(len(taken) - keep + 1)
 
     # --- the fetcher -----------------------------------------------------------------------
 
     def _fetch_or_wait(self) -> list[Fetched]:
-        """What the queues give for the idle threads, started; when they gave nothing, wait
+        """What the queues give for the free threads, started; when they gave nothing, wait
         for a doorbell first (and return nothing: the caller tries again)."""
         try:
-            taken, any_item = self._fetch(self._size - self._held())
+            taken, any_item = self._fetch(self._size - self._occupied)
             if taken:
                 self._settlement.start_all(taken)
             elif not any_item:
@@ -157,10 +202,29 @@ class WorkerPool:
             return taken
         except TRANSIENT as error:
             log.error("Redis is unreachable (%s); fetching again in %gs", error, RECONNECT_DELAY)
-            for fetcher in self._fetchers:
-                fetcher.lost_connection()
+            self._lost_connection()
             self._stopping.wait(RECONNECT_DELAY)
             return []
+
+    def _fetch_only(self) -> list[Fetched]:
+        """:meth:`_fetch_or_wait` for a thread about to wait for its success record: it never
+        waits here, and leaves an error to the threads that fetch next (it is theirs to wait
+        out) rather than delay the record."""
+        try:
+            taken, _ = self._fetch(self._size - self._occupied)
+            if taken:
+                self._settlement.start_all(taken)
+            return taken
+        except Exception as error:  # never the success record's failure: it is not ours
+            log.debug("fetching ahead failed (%r); the next fetch tries again", error)
+            if isinstance(error, TRANSIENT):
+                self._lost_connection()
+            return []
+
+    def _lost_connection(self) -> None:
+        self._backlog = False
+        for fetcher in self._fetchers:
+            fetcher.lost_connection()
 
     def _fetch(self, room: int) -> tuple[list[Fetched], bool]:
         """Up to ``room`` messages, from each queue in turn; and whether any queue gave an
@@ -183,6 +247,7 @@ class WorkerPool:
             any_item = any_item or items > 0
             taken += got
         self._first = (self._first + 1) % count
+        self._backlog = room > 0 and len(taken) >= room
         return taken, any_item
 
     def _wait_for_work(self) -> None:
@@ -193,6 +258,3 @@ class WorkerPool:
         except redis.ResponseError as error:  # a doorbell of the wrong type: wait, reported
             self._broker.report_broken(" or ".join(self._wake_keys), error)
             self._stopping.wait(self._idle)
-
-    def _held(self) -> int:
-        return sum(len(fetcher.held) for fetcher in self._fetchers)
