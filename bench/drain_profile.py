@@ -36,9 +36,13 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # Named parts of the path: a label and the frame names (substrings) that make it up.
 PARTS = (
     ("start.lua before the handler (Fates.start)", ("Fates.start (",)),
-    ("complete.lua after it (Fates.complete)", ("Fates.complete (",)),
+    ("recording a success (GroupCommit.submit: complete.lua)", ("GroupCommit.submit (",)),
     ("start.lua for a fetched batch (Fates.start_all)", ("Fates.start_all (",)),
-    ("a thread's fetch and the batch start (WorkerPool._fetch_or_wait)", ("_fetch_or_wait (",)),
+    ("a free thread's fetch and batch start (WorkerPool._fetch_or_wait)", ("_fetch_or_wait (",)),
+    (
+        "fetching ahead before a success's record (WorkerPool._handler_returned)",
+        ("_handler_returned (",),
+    ),
     ("reading fetched bodies (intake)", ("dramatiq/intake.py",)),
     ("threads taking work and waiting for it (WorkerPool._take)", ("_take (",)),
     ("redis-py, every call", ("execute_command (",)),
