@@ -44,7 +44,9 @@ Then, after the rounds, two workloads whose fill is too slow to repeat in every 
    (``delay: 1000`` / ``publish(at=)``): lateness = handler start (wall clock) - due time.
    After each, a burst: 1,000 jobs added back to back, all due at the same millisecond 2 s
    after the first is added; its drain rate is the jobs over the time from that due time to
-   the last job's start, to hold beside the 1 x 16 drain rate.
+   the last job's start, to hold beside the 1 x 16 drain rate, and beside its own baseline: the
+   same 1,000 jobs published with no delay and drained by a worker (1 x 16) whose handler
+   pushes the same signal per job (a round trip no drain row's no-op handler makes).
 5. stats (BullMQ and hexbus): ``queue.getJobCounts()`` against
    ``RedisQueueMonitor.queue_stats()`` with 10 and with 1,000,000 jobs waiting, each level a
    queue (a namespace, for hexbus) of its own on one server; 1,000 timed calls per level and
@@ -245,6 +247,7 @@ class Round:
     latency: tuple[float, ...]
     lateness: tuple[float, ...] | None = None
     burst: tuple[float, ...] | None = None
+    burst_handler_drain: float | None = None
     memory: float | None = None
 
 
@@ -385,6 +388,25 @@ class Bench:
         )
         return float(fill["memory_after"] - fill["memory_before"]) / c.pending
 
+    def signal_drain(self, system: str) -> float:
+        """The burst's baseline: ``burst`` jobs published at once (no delay), then drained by
+        a worker (1 x 16) whose handler pushes the same signal per job as in the burst, with
+        the backlog pending; jobs/s from ``go`` to the last signal."""
+        c = self.config
+        self.client.delete(SIGNAL)
+        self.run(system, "publish", 60 + c.burst / 100, count=c.burst, batch=c.batch, warmup=0)
+        with self.workers(system, 1, 16, SIGNAL) as workers:
+            started = time.perf_counter()
+            workers.go()
+            while int(self.client.llen(SIGNAL)) < c.burst:
+                if time.perf_counter() - started > 120:
+                    raise RuntimeError(f"{NAMES[system]}: signal drain incomplete after 120 s")
+                time.sleep(POLL)
+            elapsed = time.perf_counter() - started
+            workers.stop()
+        self.client.delete(SIGNAL)
+        return c.burst / elapsed
+
     def lateness(self, system: str, *, burst: bool = False) -> tuple[float, ...]:
         """With the backlog pending and a worker running, how late delayed jobs start: jobs
         one every ``spacing_ms``, or (``burst``) ``burst`` jobs all due at the same
@@ -414,7 +436,7 @@ class Bench:
 
     def delayed(
         self, orders: Sequence[Sequence[str]], progress: Callable[[str], None]
-    ) -> dict[str, tuple[float, list[tuple[float, ...]], list[tuple[float, ...]]]]:
+    ) -> dict[str, tuple[float, list[tuple[float, ...]], list[tuple[float, ...]], list[float]]]:
         """Both backlogs filled once (memory per pending job), then lateness and a burst in
         rounds."""
         self.flush()
@@ -428,6 +450,7 @@ class Bench:
             )
         lateness: dict[str, list[tuple[float, ...]]] = {"bullmq": [], "hexbus": []}
         bursts: dict[str, list[tuple[float, ...]]] = {"bullmq": [], "hexbus": []}
+        signal_drains: dict[str, list[float]] = {"bullmq": [], "hexbus": []}
         for order in orders:
             for system in (s for s in order if s != "dramatiq"):
                 lateness[system].append(self.lateness(system))
@@ -442,8 +465,13 @@ class Bench:
                     f"burst {NAMES[system]}: {burst_rate(values):,.0f} jobs/s after the due "
                     f"time, p50 {pct(values, 50):.1f} ms, p99 {pct(values, 99):.1f} ms"
                 )
+                signal_drains[system].append(self.signal_drain(system))
+                progress(
+                    f"the burst's handler, {self.config.burst:,} not delayed: "
+                    f"{NAMES[system]} {signal_drains[system][-1]:,.0f} jobs/s"
+                )
         self.flush()
-        return {s: (memory[s], lateness[s], bursts[s]) for s in memory}
+        return {s: (memory[s], lateness[s], bursts[s], signal_drains[s]) for s in memory}
 
     def one_round(self, system: str, progress: Callable[[str], None]) -> Round:
         c = self.config
@@ -613,6 +641,10 @@ def table(results: dict[str, list[Round]], stats: Stats, c: Config) -> list[Row]
         lambda r: burst_rate(r.burst) if r.burst else None,
     )
     pair("  lateness in the burst, p50 / p99 (ms)", lambda r: r.burst, 1)
+    row(
+        f"  the same handler, {c.burst:,} not delayed, 1 x 16 (jobs/s)",
+        lambda r: r.burst_handler_drain,
+    )
     row("Redis bytes per pending delayed job", lambda r: r.memory)
     for level in (c.small, c.large):
         values = [
@@ -745,10 +777,14 @@ def main() -> None:
             progress(f"round {number}/{config.rounds}: {', '.join(NAMES[s] for s in order)}")
             for system in order:
                 results[system].append(bench.one_round(system, progress))
-        for system, (memory, lateness, bursts) in bench.delayed(orders, progress).items():
+        for system, (memory, lateness, bursts, drains) in bench.delayed(orders, progress).items():
             results[system] = [
-                attrs.evolve(r, lateness=late, burst=burst, memory=memory)
-                for r, late, burst in zip(results[system], lateness, bursts, strict=True)
+                attrs.evolve(
+                    r, lateness=late, burst=burst, burst_handler_drain=drain, memory=memory
+                )
+                for r, late, burst, drain in zip(
+                    results[system], lateness, bursts, drains, strict=True
+                )
             ]
         stats = bench.stats(orders, progress)
     print()
