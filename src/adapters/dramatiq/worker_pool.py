@@ -1,4 +1,4 @@
-"""hexbus's worker threads: each idle thread fetches for itself and runs what it took.
+"""hexbus's worker threads: a free thread fetches for the free threads and runs what it took.
 
 Dramatiq's Worker puts a consumer thread per queue between Redis and the worker threads: it
 fetches, decodes each body into a Dramatiq message and puts it on a priority queue, a worker
@@ -11,10 +11,12 @@ across its queues, starts them all in one round trip, keeps the first and leaves
 the idle threads it wakes. When the queues are empty the fetcher blocks on their doorbells, so
 a message published to an idle queue runs on the thread that was waiting for it.
 
-Never more is taken than there are idle threads, so nothing waits in this process behind a
-busy thread while another process of the same group is idle, and every message fetched is
+Never more is taken than there are free threads, so nothing waits in this process behind a
+busy handler while another process of the same group is idle, and every message fetched is
 started at once (its status says running, its start is counted) as each thread starting its
-own would.
+own would. A thread is free once its handler has returned: under load it fetches for the free
+threads before it waits for its success record, so a message fetched then may wait for that
+round trip (:meth:`WorkerPool._handler_returned`).
 """
 
 from __future__ import annotations
