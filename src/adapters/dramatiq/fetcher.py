@@ -16,6 +16,10 @@ go back to the queue (ADR 0017).
 
 from __future__ import annotations
 
+from typing import Any
+
+import redis
+
 from .broker import HexbusRedisBroker
 from .deliveries import Fetched
 from .intake import Refused, read, read_id
@@ -53,15 +57,28 @@ class QueueFetcher:
 
     def fetch(self, room: int, now_ms: int) -> tuple[list[Fetched], int]:
         """Up to ``room`` messages to run, held from now on, and how many items the queue gave
-        (those that cannot run included). Items that cannot run are settled
-        here (dead-lettered in one round trip, or dropped when their body is gone). Raises
-        what Redis raised: unreachable (``TRANSIENT``), or a key of the queue of the wrong
-        type (``ResponseError``, and nothing was taken)."""
+        (those that cannot run included). Items that cannot run are settled here
+        (dead-lettered in one round trip, or dropped when their body is gone). Raises what
+        Redis raised: unreachable (``TRANSIENT``), or a key of the queue of the wrong type
+        (``ResponseError``, and nothing was taken)."""
+        self.prepare()
+        return self.read(self.call(room, now_ms))
+
+    def prepare(self) -> None:
+        """Reconcile first if a fetch's reply may have been lost (at start, and after Redis
+        was unreachable): a round trip of its own, before the fetch it precedes."""
         if not self._reconciled:
             self._broker.reconcile(self.queue)
             self._reconciled = True
-        broker_id = self._broker.broker_id
-        flat = self._script(keys=self._keys, args=[room, broker_id, now_ms, self.queue])
+
+    def call(self, room: int, now_ms: int, client: redis.client.Pipeline | None = None) -> Any:
+        """``fetch.lua`` for up to ``room`` ids: its reply, or, given a pipeline, queued on it
+        (the reply then goes to :meth:`read`)."""
+        args: list[str | int] = [room, self._broker.broker_id, now_ms, self.queue]
+        return self._script(keys=self._keys, args=args, client=client)
+
+    def read(self, flat: list[Any]) -> tuple[list[Fetched], int]:
+        """What one ``fetch.lua`` reply comes to (see :meth:`fetch`)."""
         taken: list[Fetched] = []
         refused: list[Refusal] = []
         for i in range(0, len(flat), 2):
