@@ -59,28 +59,59 @@ local function usable(key, want)
   local found = redis.call('TYPE', key)['ok']
   return found == 'none' or found == want, found
 end
-local function blocked(handlers)
-  for _, h in ipairs(handlers) do
-    local named = {queue = h[1]}
+-- A queue's keys are checked once per call (this script writes them only with their own
+-- types, so an answer holds until it returns): false when usable, else what is wrong.
+local queue_problems = {}
+local function queue_problem(queue)
+  local problem = queue_problems[queue]
+  if problem == nil then
+    problem = false
+    local named = {queue = queue}
     for _, pair in ipairs({{ARGV[5], 'list'}, {ARGV[6], 'hash'}, {ARGV[7], 'list'}}) do
       local key = fill(pair[1], named)
       local ok, found = usable(key, pair[2])
       if not ok then
-        return key .. ' is a ' .. found .. ', not a ' .. pair[2]
+        problem = key .. ' is a ' .. found .. ', not a ' .. pair[2]
+        break
       end
+    end
+    queue_problems[queue] = problem
+  end
+  return problem
+end
+local function blocked(handlers)
+  for _, h in ipairs(handlers) do
+    local problem = queue_problem(h[1])
+    if problem then
+      return problem
     end
   end
   return nil
 end
+local counters_usable = {}
+local function counters_of(queue)
+  local key = fill(ARGV[8], {queue = queue})
+  local ok = counters_usable[key]
+  if ok == nil then
+    ok = usable(key, 'hash')
+    counters_usable[key] = ok
+  end
+  return ok and key or nil
+end
+-- Doorbell tokens owed per queue, rung once at the end (as many as one RPUSH per message
+-- followed by LTRIM to the last 16 would leave).
+local rings = {}
+local rung = {}
 local now = ARGV[1]
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, ARGV[2])
 local result = {#due}
 for _, entry in ipairs(due) do
   local item = redis.call('HGET', KEYS[2], entry)
   local problem = nil
+  local newline, header = nil, nil
   if item then
-    local newline = string.find(item, '\n', 1, true)
-    local header = cjson.decode(string.sub(item, 1, newline - 1))
+    newline = string.find(item, '\n', 1, true)
+    header = cjson.decode(string.sub(item, 1, newline - 1))
     if header['u'] ~= 1 then
       problem = blocked(header['h'])
     end
@@ -91,8 +122,6 @@ for _, entry in ipairs(due) do
     item = nil
   end
   if item then
-    local newline = string.find(item, '\n', 1, true)
-    local header = cjson.decode(string.sub(item, 1, newline - 1))
     local envelope = string.sub(item, newline + 1)
     local event = header['e']
     local status = fill(ARGV[9], {event = event})
@@ -131,13 +160,16 @@ for _, entry in ipairs(due) do
       local body = fill(ARGV[4], {queue = queue, handler = handler, envelope = envelope,
         id = id, attempt = attempt, event = event, now = now})
       local named = {queue = queue}
-      local wake = fill(ARGV[7], named)
       redis.call('HSET', fill(ARGV[6], named), id, body)
       redis.call('RPUSH', fill(ARGV[5], named), id)
-      redis.call('RPUSH', wake, '1')
-      redis.call('LTRIM', wake, -16, -1)
-      if not unrouted and usable(fill(ARGV[8], named), 'hash') then
-        redis.call('HINCRBY', fill(ARGV[8], named), 'scheduled', -1)
+      if not rings[queue] then
+        rung[#rung + 1] = queue
+        rings[queue] = 0
+      end
+      rings[queue] = math.min(rings[queue] + 1, 16)
+      local counters = not unrouted and counters_of(queue)
+      if counters then
+        redis.call('HINCRBY', counters, 'scheduled', -1)
       end
       names[i] = handler
       if track and usable(status, 'hash') and
@@ -158,6 +190,15 @@ for _, entry in ipairs(due) do
     redis.call('ZREM', KEYS[1], entry)
     redis.call('HDEL', KEYS[2], entry)
   end
+end
+for _, queue in ipairs(rung) do
+  local wake = fill(ARGV[7], {queue = queue})
+  local tokens = {}
+  for t = 1, rings[queue] do
+    tokens[t] = '1'
+  end
+  redis.call('RPUSH', wake, unpack(tokens))
+  redis.call('LTRIM', wake, -16, -1)
 end
 local head = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 table.insert(result, 2, head[2] or '')
