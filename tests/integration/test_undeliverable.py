@@ -200,6 +200,23 @@ def test_a_queue_whose_keys_hold_the_wrong_type_is_contained_and_reported(
     assert stats["work"].succeeded == 2
 
 
+def test_a_worker_whose_own_acks_set_is_broken_waits_reported_and_goes_on_once_fixed(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    acks = world.keys.acks("fixed-later", "work")
+    world.client.set(acks, "not a set")
+    world.bus.publish(Note(n=3))
+    with caplog.at_level(logging.ERROR):
+        world.start(queues=("work",), broker_id="fixed-later")
+        time.sleep(1.0)
+        assert world.handled == [], "nothing taken while its acks set cannot hold it"
+        world.client.delete(acks)
+        wait_for(lambda: world.handled == [3], timeout=10, what="the message, once fixed")
+    assert "cannot be consumed" in caplog.text
+    looping = [r for r in caplog.records if "worker thread caught" in r.getMessage()]
+    assert not looping, "reported, not raised out of a thread again and again"
+
+
 def test_ids_stranded_in_a_live_workers_acks_set_are_given_back(world: World) -> None:
     # A fetch whose move into the acks set survived and whose reply was lost, at start...
     world.bus.publish(Note(n=1))

@@ -263,7 +263,12 @@ class WorkerPool:
             self._wait_for_work()
             return []
         fetcher = self._fetchers[0]
-        fetcher.prepare()
+        try:
+            fetcher.prepare()
+        except redis.ResponseError as error:  # its acks set holds the wrong type
+            self._broker.report_broken(fetcher.queue, error)
+            self._stopping.wait(self._idle)
+            return []
         pipe = self._broker.client.pipeline(transaction=False)
         pipe.blpop(self._wake_keys, timeout=self._idle)
         fetcher.call(room, int(self._clock.now().timestamp() * 1000), client=pipe)
