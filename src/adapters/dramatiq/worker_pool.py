@@ -108,6 +108,15 @@ class WorkerPool:
         deadline = time.monotonic() + timeout.total_seconds()
         for thread in self._threads:
             thread.join(max(deadline - time.monotonic(), 0.0))
+        alive = [thread.name for thread in self._threads if thread.is_alive()]
+        if alive:
+            # Their messages stay in flight: recovery returns them once the heartbeat stops.
+            log.warning(
+                "%d worker thread(s) still busy after the %gs shutdown timeout: %s",
+                len(alive),
+                timeout.total_seconds(),
+                ", ".join(alive),
+            )
         with self._changed:
             left, self._ready = list(self._ready), collections.deque()
         for item in left:
