@@ -23,12 +23,14 @@ from .conftest import StartSupervisor, Supervised, worker_pids
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 
-def wait_for(condition, *, timeout: float, what: str) -> float:  # type: ignore[no-untyped-def]
-    """Poll until ``condition()``; returns the seconds it took."""
+def wait_for(condition, *, timeout: float, what: str, output=None) -> float:  # type: ignore[no-untyped-def]
+    """Poll until ``condition()``; returns the seconds it took. ``output()``, if given, is
+    added to the failure: what the processes under test printed."""
     started = time.monotonic()
     while not condition():
         if time.monotonic() - started > timeout:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+            printed = f"\n--- their output ---\n{output()}" if output is not None else ""
+            pytest.fail(f"timed out after {timeout}s waiting for {what}{printed}")
         time.sleep(0.05)
     return time.monotonic() - started
 
@@ -76,7 +78,11 @@ def test_workers_die_with_a_killed_supervisor_and_a_new_one_runs_the_layout_once
     first.process.send_signal(signal.SIGKILL)
     first.process.wait(timeout=5)
     gone_after = wait_for(
-        lambda: not worker_pids(namespace), timeout=15, what="the orphaned workers to stop"
+        lambda: not worker_pids(namespace),
+        timeout=15,
+        what="the orphaned workers to stop",
+        # What they printed says where a stop hung, should one ever hang.
+        output=lambda: first.output[-4000:],
     )
     print(f"supervisor SIGKILLed with 2 workers: 0 left after {gone_after:.1f}s")
     assert gone_after < 5
