@@ -243,7 +243,7 @@ class WorkerPool:
         item at all (every item of a fetch may have been refused: no reason to wait then)."""
         taken: list[Fetched] = []
         any_item = False
-        now_ms = int(self._clock.now().timestamp() * 1000)
+        now_ms = self._now_ms()
         count = len(self._fetchers)
         for n in range(count):
             if room - len(taken) <= 0:
@@ -263,28 +263,29 @@ class WorkerPool:
         return taken, any_item
 
     def _wait_then_fetch(self, room: int) -> list[Fetched]:
-        """Block on the doorbells until a message is published (or ``idle_timeout``); a
-        process serving one queue has its fetch pipelined behind the wait, so Redis runs it
-        the moment the doorbell rings, and the message reaches its thread a round trip
-        sooner. With several queues the rung doorbell decides which to fetch: the caller
-        fetches them all next."""
-        if len(self._fetchers) != 1:
-            self._wait_for_work()
-            return []
-        fetcher = self._fetchers[0]
-        try:
-            fetcher.prepare()
-        except redis.ResponseError as error:  # its acks set holds the wrong type
-            self._broker.report_broken(fetcher.queue, error)
-            self._stopping.wait(self._idle)
-            return []
+        """Block on the doorbells until a message is published (or ``idle_timeout``) rather
+        than poll. A process serving one queue has its fetch pipelined behind the wait, so
+        Redis runs it the moment the doorbell rings, and the message reaches its thread a
+        round trip sooner; with several queues the rung doorbell decides which to fetch, and
+        the caller fetches them all next."""
+        fetcher = self._fetchers[0] if len(self._fetchers) == 1 else None
+        if fetcher is not None:
+            try:
+                fetcher.prepare()
+            except redis.ResponseError as error:  # its acks set holds the wrong type
+                self._broker.report_broken(fetcher.queue, error)
+                fetcher = None  # wait, then the caller tries again
         pipe = self._broker.client.pipeline(transaction=False)
         pipe.blpop(self._wake_keys, timeout=self._idle)
-        fetcher.call(room, int(self._clock.now().timestamp() * 1000), client=pipe)
-        woke, flat = pipe.execute(raise_on_error=False)
+        if fetcher is not None:
+            fetcher.call(room, self._now_ms(), client=pipe)
+        woke, *fetched = pipe.execute(raise_on_error=False)
         if isinstance(woke, redis.ResponseError):  # a doorbell of the wrong type
             self._broker.report_broken(" or ".join(self._wake_keys), woke)
             self._stopping.wait(self._idle)
+        if fetcher is None:
+            return []
+        (flat,) = fetched
         if isinstance(flat, redis.ResponseError):
             # A key of the queue holds the wrong type (nothing was taken): reported, waits.
             self._broker.report_broken(fetcher.queue, flat)
@@ -293,11 +294,5 @@ class WorkerPool:
         self._backlog = room > 0 and len(taken) >= room
         return taken
 
-    def _wait_for_work(self) -> None:
-        # Block on the queues' doorbells rather than poll: a message published to an idle
-        # queue is picked up in about a round trip.
-        try:
-            self._broker.client.blpop(self._wake_keys, timeout=self._idle)
-        except redis.ResponseError as error:  # a doorbell of the wrong type: wait, reported
-            self._broker.report_broken(" or ".join(self._wake_keys), error)
-            self._stopping.wait(self._idle)
+    def _now_ms(self) -> int:
+        return int(self._clock.now().timestamp() * 1000)
