@@ -15,7 +15,6 @@ import collections
 import logging
 import threading
 import time
-from typing import Any
 
 import redis
 from dramatiq.brokers.redis import RedisBroker
@@ -69,13 +68,12 @@ class HexbusRedisBroker(RedisBroker):
         client: redis.Redis,
         keys: RedisKeys,
         broker_id: str,
-        middleware: list[Any] | None = None,
         heartbeat_timeout_ms: int = 15_000,
     ) -> None:
         super().__init__(  # type: ignore[no-untyped-call]
             client=client,
             namespace=keys.namespace,
-            middleware=middleware,
+            middleware=[],  # nothing runs Dramatiq middleware in a hexbus worker (ADR 0019)
             maintenance_chance=0,
             heartbeat_timeout=heartbeat_timeout_ms,
         )

@@ -23,11 +23,7 @@ import redis
 from .broker import HexbusRedisBroker
 from .deliveries import Fetched
 from .intake import Refused, read, read_id
-from .messages import ACTOR_NAME
 from .settlement import Refusal, Settlement
-
-ACTORS = frozenset({ACTOR_NAME})
-"""The one actor a hexbus message may name."""
 
 
 class QueueFetcher:
@@ -109,7 +105,7 @@ class QueueFetcher:
         if body is None:  # acked or recovered elsewhere meanwhile: nothing to run
             self._settlement.drop(self.queue, redis_id)
             return None
-        item = read(body, queue=self.queue, redis_id=redis_id, actors=ACTORS)
+        item = read(body, queue=self.queue, redis_id=redis_id)
         if isinstance(item, Refused):
             refused.append((redis_id, body, item.reason))
             return None

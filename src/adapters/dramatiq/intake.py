@@ -56,14 +56,14 @@ def read_id(raw: bytes | str) -> str | Refused:
         return Refused(f"its message id ({len(raw)} bytes) is not UTF-8")
 
 
-def read(body: bytes, *, queue: str, redis_id: str, actors: frozenset[str]) -> Fetched | Refused:
+def read(body: bytes, *, queue: str, redis_id: str) -> Fetched | Refused:
     """The delivery the Dramatiq message ``body`` holds, fit for ``hexbus_deliver``, or why
     it is not."""
     try:
         fields = _parse(body)
         if isinstance(fields, Refused):
             return fields
-        refused = _check_shape(fields) or _check_call(fields, queue, actors)
+        refused = _check_shape(fields) or _check_call(fields, queue)
         if refused is not None:
             return refused
     except Exception as error:  # a check of ours that did not foresee a shape: refuse, go on
@@ -110,10 +110,10 @@ def _check_shape(fields: dict[str, Any]) -> Refused | None:
     return None
 
 
-def _check_call(fields: dict[str, Any], queue: str, actors: frozenset[str]) -> Refused | None:
+def _check_call(fields: dict[str, Any], queue: str) -> Refused | None:
     if fields["queue_name"] != queue:
         return Refused(f"it names another queue than {queue!r}")
-    if fields["actor_name"] not in actors:
+    if fields["actor_name"] != ACTOR_NAME:
         return Refused("it names an actor this worker does not have")
     args, kwargs, options = fields["args"], fields["kwargs"], fields["options"]
     if kwargs:

@@ -140,7 +140,6 @@ class WorkerRuntime:
             client=client,
             keys=self.keys,
             broker_id=self.broker_id,
-            middleware=[],
             heartbeat_timeout_ms=int(timings.heartbeat_timeout.total_seconds() * 1000),
         )
         self.pool = WorkerPool(

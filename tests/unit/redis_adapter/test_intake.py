@@ -11,7 +11,6 @@ import pytest
 from hexbus.adapters.dramatiq.intake import Refused, bounded_body, read, read_id
 from hexbus.adapters.dramatiq.messages import ACTOR_NAME, build_message
 
-ACTORS = frozenset({ACTOR_NAME})
 SECRET = "patient-name-Ana-Ruiz"
 
 
@@ -34,7 +33,7 @@ def body(fields: object) -> bytes:
 
 
 def test_a_hexbus_message_is_read_with_the_fetched_id_as_its_redis_id() -> None:
-    message = read(body(good()), queue="work", redis_id="r1", actors=ACTORS)
+    message = read(body(good()), queue="work", redis_id="r1")
     assert not isinstance(message, Refused)
     assert (message.queue, message.redis_id, message.attempt) == ("work", "r1", 1)
     assert (message.handler, message.envelope) == ("h", {"x": SECRET})
@@ -67,7 +66,7 @@ def test_a_hexbus_message_is_read_with_the_fetched_id_as_its_redis_id() -> None:
 def test_a_malformed_item_is_refused_with_a_reason_that_quotes_none_of_it(
     raw: bytes, reason: str
 ) -> None:
-    refused = read(raw, queue="work", redis_id="r1", actors=ACTORS)
+    refused = read(raw, queue="work", redis_id="r1")
     assert isinstance(refused, Refused)
     assert reason in refused.reason
     assert SECRET not in refused.reason

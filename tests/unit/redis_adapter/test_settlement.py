@@ -22,7 +22,6 @@ from hexbus import DomainEvent, DomainEventsProcessor, NullObserver, RateLimit, 
 from hexbus.adapters.clocks import VirtualClock
 from hexbus.adapters.dramatiq.dead_letters import RedisDeadLetters
 from hexbus.adapters.dramatiq.delivery import Deliverer
-from hexbus.adapters.dramatiq.fetcher import ACTORS
 from hexbus.adapters.dramatiq.intake import MAX_KEPT_BODY, Refused, read
 from hexbus.adapters.dramatiq.keys import RedisKeys
 from hexbus.adapters.dramatiq.messages import build_message
@@ -351,7 +350,7 @@ def deliver(w: World, event: DomainEvent, *, handler: str = "unit.pay", attempt:
         now_ms=0,
         attempt=attempt,
     )
-    item = read(message.body.encode(), queue="payments", redis_id="r1", actors=ACTORS)
+    item = read(message.body.encode(), queue="payments", redis_id="r1")
     assert not isinstance(item, Refused)
     deliverer = Deliverer(
         processor=w.processor,
