@@ -1,16 +1,18 @@
 """Where a hexbus worker's CPU goes while it drains: a py-spy profile of the drain path.
 
-Run: .venv/bin/python bench/drain_profile.py [--events N] [--threads T] [--top K]
+Run: .venv/bin/python bench/drain_profile.py [--events N] [--threads T] [--top K] [--signal]
 
 Needs py-spy (in the dev extra: ``bash scripts/setup`` installs it). Starts its own
 redis-server, publishes N jobs (bench/vs_bullmq_python.py's ``publish``, batches of 1,000),
 starts one worker process of T
 threads (its ``worker``), attaches ``py-spy record --format raw --gil --nonblocking`` to it,
 says "go", and stops when the queue is empty. Only the thread holding the GIL is sampled,
-which is where a no-op handler's worker spends its CPU. It prints the drain's rate and the
-worker's CPU per job (the profiler's own cost included: compare with bench/vs_bullmq.py for
-figures to quote), then the functions by inclusive share of the samples, and a few named
-parts of the path (the scripts, the fetch, reading bodies, threads taking work).
+which is where a no-op handler's worker spends its CPU. With ``--signal`` the handler pushes
+a signal to Redis per job (the burst's and the latency rows' handler in bench/vs_bullmq.py).
+It prints the drain's rate and the worker's CPU per job (the profiler's own cost included:
+compare with bench/vs_bullmq.py for figures to quote), then the functions by inclusive share
+of the samples, and a few named parts of the path (the scripts, the fetch, reading bodies,
+threads taking work).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ PARTS = (
     ("reading fetched bodies (intake)", ("dramatiq/intake.py",)),
     ("threads taking work and waiting for it (WorkerPool._take)", ("_take (",)),
     ("redis-py, every call", ("execute_command (",)),
+    ("the handler's own signal push (--signal)", ("lpush (",)),
     ("EventSerializer.from_dict", ("from_dict (",)),
     ("observers", ("_tell (",)),
 )
@@ -62,6 +65,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
+    parser.add_argument(
+        "--signal",
+        action="store_true",
+        help="the handler pushes a signal to Redis per job, as bench/vs_bullmq.py's burst does",
+    )
     args = parser.parse_args()
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(spy).exists():
@@ -80,7 +88,15 @@ def main() -> None:
             capture_output=True,
         )
         worker = subprocess.Popen(
-            [*base, "worker", "--url", server.url, "--threads", str(args.threads)],
+            [
+                *base,
+                "worker",
+                "--url",
+                server.url,
+                "--threads",
+                str(args.threads),
+                *(["--signal", "drain-profile-signal"] if args.signal else []),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
