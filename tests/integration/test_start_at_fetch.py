@@ -149,3 +149,19 @@ def test_a_redelivery_of_a_handler_that_succeeded_is_skipped(world: World) -> No
     world.client.rpush(world.keys.queue("ticks"), "again")
     wait_for(lambda: len(world.runs) >= 3 and world.settled(), timeout=10, what="the batch")
     assert sorted(world.runs) == [5, 10, 11], "the redelivery was skipped, not run again"
+
+
+def test_an_idle_worker_goes_on_after_redis_lost_its_scripts(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The idle wait queues fetch.lua by its SHA alone; a Redis that lost its scripts (as
+    after a restart) answers that with NOSCRIPT, which is not a broken queue."""
+    world.start()
+    world.bus.publish(Tick(n=1))
+    wait_for(lambda: world.runs == [1] and world.settled(), timeout=10, what="the first")
+    time.sleep(0.3)  # the worker waits on its doorbell, the fetch queued behind the wait
+    world.client.script_flush()
+    with caplog.at_level("ERROR", logger="hexbus"):
+        world.bus.publish(Tick(n=2))
+        wait_for(lambda: world.runs == [1, 2] and world.settled(), timeout=10, what="the next")
+    assert not [r for r in caplog.records if "cannot be consumed" in r.getMessage()]

@@ -69,9 +69,17 @@ class QueueFetcher:
 
     def call(self, room: int, now_ms: int, client: redis.client.Pipeline | None = None) -> Any:
         """``fetch.lua`` for up to ``room`` ids: its reply, or, given a pipeline, queued on it
-        (the reply then goes to :meth:`read`)."""
+        (the reply then goes to :meth:`read`).
+
+        On a pipeline it is queued by its SHA alone: a pipeline holding a registered script
+        first asks Redis whether the script exists, a round trip of its own in every idle
+        wait. The fetch without a pipeline always runs first and loads it; should Redis have
+        lost it since (a restart), the pipelined reply is ``NoScriptError`` with nothing
+        taken, and the next fetch loads it again."""
         args: list[str | int] = [room, self._broker.broker_id, now_ms, self.queue]
-        return self._script(keys=self._keys, args=args, client=client)
+        if client is None:
+            return self._script(keys=self._keys, args=args)
+        return client.evalsha(self._script.sha, len(self._keys), *self._keys, *args)
 
     def read(self, flat: list[Any]) -> tuple[list[Fetched], int]:
         """What one ``fetch.lua`` reply comes to (see :meth:`fetch`)."""

@@ -286,6 +286,8 @@ class WorkerPool:
         if fetcher is None:
             return []
         (flat,) = fetched
+        if isinstance(flat, redis.exceptions.NoScriptError):
+            return []  # Redis lost its scripts (a restart): the next fetch loads fetch.lua
         if isinstance(flat, redis.ResponseError):
             # A key of the queue holds the wrong type (nothing was taken): reported, waits.
             self._broker.report_broken(fetcher.queue, flat)
