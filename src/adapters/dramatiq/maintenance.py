@@ -52,10 +52,10 @@ class MaintenanceTimings:
     at each due time and when an earlier one is announced (ADR 0019)."""
     recover_interval: timedelta = timedelta(seconds=1)
     move_batch: int = 100
-    """Due entries one ``move_due.lua`` call moves. Redis runs nothing else during a call (about
-    20-30 us an entry), so a burst of due entries is moved in short calls between which the
-    workers already fetch and start what was moved: 500 held Redis for ~15 ms a call and made
-    the first job of a 1,000-event burst wait for it (bench/RESULTS.md)."""
+    """Due entries one ``move_due.lua`` call moves. Redis runs nothing else during a call, and
+    its length grows with the entries it moves, so a burst of due entries is moved in short
+    calls between which the workers already fetch and start what was moved, rather than in
+    long ones that hold every client and the burst's first job until they end (ADR 0019)."""
     status_ttl: timedelta = timedelta(days=7)
     route_grace: timedelta = timedelta(hours=1)
     """How long a route stays once no live worker declares it (``HEXBUS_ROUTE_GRACE``)."""
