@@ -170,6 +170,27 @@ def test_a_wrong_typed_status_or_ledger_key_dead_letters_the_message_once(world:
     assert world.queued_ids() == []
 
 
+def test_a_start_count_that_is_not_a_number_dead_letters_its_message_and_writes_nothing(
+    world: World,
+) -> None:
+    corrupt, fine = Note(n=1), Note(n=2)
+    world.bus.publish(corrupt)
+    [corrupt_id] = world.queued_ids()
+    world.bus.publish(fine)
+    world.client.hset(world.keys.runs("work"), corrupt_id, "many")
+    world.start()
+    wait_for(lambda: len(world.dead()) == 1, timeout=10, what="one dead letter")
+    wait_for(lambda: world.handled == [2], timeout=10, what="the good event")
+    [dead] = world.dead()
+    assert dead.event_id == corrupt.event_id
+    assert dead.reason is DeadLetterReason.UNSETTLEABLE
+    assert "HEXBUS_BADVALUE" in dead.error
+    assert "not an integer" in dead.error
+    status = world.client.hgetall(world.keys.status(corrupt.event_id))
+    assert b"it.note|st" not in status, "never marked running"
+    assert world.client.hget(world.keys.done(corrupt.event_id), "it.note") is None
+
+
 def test_a_queue_whose_keys_hold_the_wrong_type_is_contained_and_reported(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -65,12 +65,22 @@ class Fates:
         self._dead_letters = dead_letters
         self._ttl_ms = ms(retention)
         self._tracking = tracking
-        self._max_worker_deaths = max_worker_deaths
         self._queues: dict[str, QueueKeys] = {}
-        self._status_ttl_ms = ms(tracking.status_ttl)
         self._bucket_ttl_ms = ms(tracking.bucket_ttl)
-        self._succeeded_ttl_ms = ms(tracking.succeeded_ttl)
-        self._status_template = keys.status_template
+        # The arguments every message of a start.lua or complete.lua call shares, given once.
+        self._start_shared: tuple[str | int, ...] = (
+            tracking.flag,
+            ms(tracking.status_ttl),
+            max_worker_deaths,
+        )
+        self._complete_shared: tuple[str | int, ...] = (
+            self._ttl_ms,
+            tracking.flag,
+            self._bucket_ttl_ms,
+            ms(tracking.succeeded_ttl),
+            tracking.succeeded_keep,
+            keys.status_template,
+        )
         # start.lua's answers for messages started with their batch (start_all), by redis id,
         # until their delivery begins; every fate written drops its entry.
         self._started: dict[str, Any] = {}
@@ -87,7 +97,8 @@ class Fates:
         answer = self._started.pop(delivery.redis_id, None)
         if answer is None:
             (answer,) = self._scripts.start(
-                keys=self._start_keys(delivery), args=self._start_args(delivery)
+                keys=self._start_keys(delivery),
+                args=[*self._start_shared, *self._start_args(delivery)],
             )
         done = _answer(answer)
         if done < 0:
@@ -105,7 +116,7 @@ class Fates:
         if not deliveries:
             return
         keys: list[str] = []
-        args: list[str | int] = []
+        args: list[str | int] = [*self._start_shared]
         for delivery in deliveries:
             keys += self._start_keys(delivery)
             args += self._start_args(delivery)
@@ -137,17 +148,13 @@ class Fates:
             delivery.handler,
             _ms(self._clock.now()),
             delivery.attempt,
-            self._tracking.flag,
-            self._status_ttl_ms,
             self._handler_names(delivery.event_type),
             delivery.redis_id,
-            self._max_worker_deaths,
         ]
 
     def complete(self, delivery: Delivery, elapsed: timedelta) -> None:
         """``complete.lua``: the success recorded and the message acked, in one step; made
         with the other threads' successes waiting at the time, in one call (ADR 0019)."""
-        track = self._tracking
         keys = delivery.keys
         event_id = delivery.event_id
         now = self._clock.now()
@@ -168,15 +175,9 @@ class Fates:
                 [
                     delivery.handler,
                     _ms(now),
-                    self._ttl_ms,
                     delivery.redis_id,
                     int(elapsed.total_seconds() * 1000),
-                    track.flag,
-                    self._bucket_ttl_ms,
-                    self._succeeded_ttl_ms,
-                    track.succeeded_keep,
                     event_id,
-                    self._status_template,
                 ],
             )
         )
@@ -185,7 +186,7 @@ class Fates:
 
     def _complete_all(self, items: Sequence[ScriptCall]) -> list[BaseException | None]:
         keys: list[str] = []
-        args: list[str | int] = []
+        args: list[str | int] = [*self._complete_shared]
         for item_keys, item_args in items:
             keys += item_keys
             args += item_args

@@ -178,12 +178,22 @@ def test_the_ledger_is_start_before_and_complete_after_with_this_workers_acks_se
         KEYS.published(event.event_id),
         KEYS.runs("payments"),
     ]
-    assert start.args[6:] == [delivery.redis_id, 3], "the message's id and the deaths limit"
+    assert start.args[2] == 3, "the deaths limit, once for the call"
+    assert start.args[3] == "unit.pay"
+    assert start.args[-1] == delivery.redis_id, "the message's id"
+    assert len(start.args) == 3 + 5, "three arguments shared, five per message"
     assert complete.keys[6] == KEYS.runs("payments"), "a settled run clears its start count"
     assert complete.keys[1] == KEYS.acks(BROKER, "payments")
     assert complete.keys[2] == KEYS.messages("payments")
-    assert complete.args[4] == 12
-    assert complete.args[10] == KEYS.status_template, "the script is given the template"
+    assert complete.args[5] == KEYS.status_template, "the script is given the template, once"
+    assert complete.args[6:] == [
+        "unit.pay",
+        complete.args[7],
+        delivery.redis_id,
+        12,
+        str(event.event_id),
+    ]
+    assert len(complete.args) == 6 + 5, "six arguments shared, five per success"
     assert delivery.fate is Fate.COMPLETED
 
 
