@@ -11,8 +11,9 @@ which is where a no-op handler's worker spends its CPU. With ``--signal`` the ha
 a signal to Redis per job (the burst's and the latency rows' handler in bench/vs_bullmq.py).
 It prints the drain's rate and the worker's CPU per job (the profiler's own cost included:
 compare with bench/vs_bullmq.py for figures to quote), then the functions by inclusive share
-of the samples, and a few named parts of the path (the scripts, the fetch, reading bodies,
-threads taking work).
+of the samples, a few named parts of the path (the scripts, the fetch, reading bodies,
+threads taking work), and the functions by their own samples (where the time is spent, not
+what it is spent for).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import collections
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -176,6 +178,13 @@ def report(
         print(f"  {share / total:6.1%}  {label}")
     print(f"\ntop {args.top} functions (inclusive):")
     for frame, count in inclusive.most_common(args.top):
+        print(f"  {count / total:6.1%}  {frame[:110]}")
+    own = collections.Counter[str]()
+    for stack, count in stacks.items():
+        # A frame is "function (file:line)": summed over the function's lines.
+        own[re.sub(r":\d+\)$", ")", stack.rsplit(";", 1)[-1])] += count
+    print(f"\ntop {args.top} functions (own samples: the frame running, not its callees):")
+    for frame, count in own.most_common(args.top):
         print(f"  {count / total:6.1%}  {frame[:110]}")
 
 
