@@ -46,6 +46,7 @@ from .codec import load_dead_letter
 from .connection import translated
 from .event_copies import EventCopies
 from .keys import RedisKeys
+from .millis import epoch_ms
 from .routes import RedisRoutes
 
 WINDOW: Final = 1000
@@ -247,7 +248,7 @@ class RedisEventBrowser:
     def workers(self) -> list[WorkerInfo]:
         """The live workers: their declaration (queues, threads, start) and heartbeat, and
         how many messages each holds in flight; two round trips."""
-        horizon = (self._clock.now() - self._heartbeat_timeout).timestamp() * 1000
+        horizon = epoch_ms(self._clock.now() - self._heartbeat_timeout)
         pipe = self._client.pipeline(transaction=False)
         pipe.zrangebyscore(self._keys.heartbeats, horizon, "+inf", withscores=True)
         pipe.hgetall(self._keys.route_workers)
@@ -282,7 +283,7 @@ class RedisEventBrowser:
         return sorted(out, key=lambda w: w.worker)
 
     def _live(self) -> list[str]:
-        horizon = (self._clock.now() - self._heartbeat_timeout).timestamp() * 1000
+        horizon = epoch_ms(self._clock.now() - self._heartbeat_timeout)
         members: list[bytes] = self._client.zrangebyscore(self._keys.heartbeats, horizon, "+inf")  # type: ignore[assignment]
         return [m.decode() for m in members]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import redis
@@ -26,9 +26,10 @@ from .codec import dump_dead_letter, load_dead_letter
 from .connection import translated, with_retries
 from .keys import RedisKeys
 from .messages import build_message, queue_for
+from .millis import epoch_ms, ms
 from .routes import RedisRoutes
 from .scripts import Scripts
-from .tracking import Tracking, minute_of, ms
+from .tracking import Tracking, minute_of
 
 PAGE = 500
 
@@ -134,9 +135,9 @@ class RedisDeadLetters:
         args: list[Any] = [
             redis_id,
             dead_letter.id,
-            _ms(dead_letter.failed_at),
+            epoch_ms(dead_letter.failed_at),
             dump_dead_letter(dead_letter),
-            _ms(horizon),
+            epoch_ms(horizon),
             dead_letter.handler or "",
             dead_letter.attempts,
             dead_letter.error[:500],
@@ -211,7 +212,7 @@ class RedisDeadLetters:
             # With the handler, the event id makes the message_id; a dead letter without one
             # (an unreadable event) is named after itself.
             event_id=str(dead_letter.event_id or f"dead-{dead_letter.id}"),
-            now_ms=_ms(now),
+            now_ms=epoch_ms(now),
         )
         requeue = with_retries(self._scripts.requeue_dead, what="retry a dead letter")
         done = requeue(
@@ -224,7 +225,7 @@ class RedisDeadLetters:
                 self._keys.status(dead_letter.event_id or "none"),
                 self._keys.stats(dead_letter.queue),
             ],
-            args=[dead_letter_id, message.redis_id, message.body, handler, _ms(now)],
+            args=[dead_letter_id, message.redis_id, message.body, handler, epoch_ms(now)],
         )
         if not done:
             raise DeadLetterNotFound(dead_letter_id)
@@ -258,7 +259,7 @@ class RedisDeadLetters:
     @translated
     def purge_expired(self) -> int:
         """Drop dead letters older than the retention; returns how many."""
-        horizon = _ms(self._clock.now() - self.retention)
+        horizon = epoch_ms(self._clock.now() - self.retention)
         stale: Any = self._client.zrangebyscore(self._keys.dead, "-inf", f"({horizon}")
         for dead_letter_id in stale:
             self._scripts.remove_dead(
@@ -289,10 +290,6 @@ class RedisDeadLetters:
         pipe.zcard(self._keys.dead)
         ids, total = pipe.execute()
         return [_text(i) for i in ids], int(total)
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
 
 
 def _text(value: bytes | str) -> str:

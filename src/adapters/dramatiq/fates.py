@@ -25,8 +25,9 @@ from .group_commit import GroupCommit
 from .handler_returns import HandlerReturns
 from .keys import RedisKeys
 from .messages import schedule_entry
+from .millis import epoch_ms, ms
 from .scripts import Scripts
-from .tracking import Tracking, minute_of, ms
+from .tracking import Tracking, minute_of
 
 log = logging.getLogger("hexbus.worker")
 
@@ -146,7 +147,7 @@ class Fates:
     def _start_args(self, delivery: Delivery) -> list[str | int]:
         return [
             delivery.handler,
-            _ms(self._clock.now()),
+            epoch_ms(self._clock.now()),
             delivery.attempt,
             self._handler_names(delivery.event_type),
             delivery.redis_id,
@@ -174,7 +175,7 @@ class Fates:
                 ],
                 [
                     delivery.handler,
-                    _ms(now),
+                    epoch_ms(now),
                     delivery.redis_id,
                     int(elapsed.total_seconds() * 1000),
                     event_id,
@@ -235,13 +236,13 @@ class Fates:
             args=[
                 delivery.redis_id,
                 uuid.uuid4().hex,
-                _ms(due),
+                epoch_ms(due),
                 entry,
                 "wait" if error is None else "retry",
                 delivery.handler,
                 delivery.attempt,
                 "" if error is None else f"{type(error).__name__}: {error}"[:500],
-                _ms(now),
+                epoch_ms(now),
                 self._tracking.flag,
                 self._bucket_ttl_ms,
                 self._keys.schedule_wake,
@@ -312,10 +313,6 @@ class Fates:
         )
         delivery.fate = Fate.PUT_BACK
         self._started.pop(delivery.redis_id, None)
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
 
 
 def _refusal(answer: Any) -> redis.ResponseError | None:

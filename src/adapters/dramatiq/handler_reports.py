@@ -20,6 +20,7 @@ from ...domain.events import DomainEvent
 from ...ports.clock import Clock
 from ...ports.handlers import HandlerSpec
 from .keys import RedisKeys
+from .millis import epoch_ms
 from .scripts import Scripts
 
 log = logging.getLogger("hexbus.worker")
@@ -43,7 +44,7 @@ class RedisHandlerReports(NullObserver):
         self, event: DomainEvent, handler: HandlerSpec, attempt: int, line: str
     ) -> None:
         """Appended to ``{handler}|l``, the newest MAX_LOG_LINES kept."""
-        at = int(self._clock.now().timestamp() * 1000)
+        at = epoch_ms(self._clock.now())
         self._write(event, handler, "l", json.dumps([at, attempt, line], ensure_ascii=False))
 
     def _write(self, event: DomainEvent, handler: HandlerSpec, kind: str, value: str) -> None:

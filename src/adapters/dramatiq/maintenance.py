@@ -34,6 +34,7 @@ from ...ports.clock import Clock
 from ..clocks import SystemClock
 from .keys import RedisKeys
 from .messages import MESSAGE_TEMPLATE
+from .millis import epoch_ms
 from .mover import MOVE_RETRY_MS, DueMover
 from .routes import Declaration, RedisRoutes
 from .scripts import Scripts
@@ -293,4 +294,4 @@ class Maintenance:
                 )
 
     def _now_ms(self) -> int:
-        return int(self._clock.now().timestamp() * 1000)
+        return epoch_ms(self._clock.now())

@@ -31,6 +31,7 @@ from .connection import translated
 from .dead_letters import RedisDeadLetters
 from .keys import RedisKeys
 from .messages import queue_for
+from .millis import epoch_ms
 from .routes import RedisRoutes
 from .scripts import Scripts
 from .tracking import Tracking, minute_of
@@ -194,7 +195,7 @@ class RedisQueueMonitor:
     @translated
     def live_workers(self) -> list[str]:
         """Broker ids whose heartbeat is recent."""
-        horizon = _ms(self._clock.now() - self._heartbeat_timeout)
+        horizon = epoch_ms(self._clock.now() - self._heartbeat_timeout)
         members: list[bytes] = self._client.zrangebyscore(self._keys.heartbeats, horizon, "+inf")  # type: ignore[assignment]
         return [m.decode() for m in members]
 
@@ -208,7 +209,7 @@ class RedisQueueMonitor:
         window = self.tracking.window
         minutes = max(int(window.total_seconds() // 60), 1)
         current = minute_of(self._clock.now())
-        horizon = _ms(self._clock.now() - self._heartbeat_timeout)
+        horizon = epoch_ms(self._clock.now() - self._heartbeat_timeout)
         flat: list[Any] = self._scripts.queue_stats(
             keys=[self._keys.queues, self._keys.heartbeats, self._keys.paused],
             # Beside the queues the workers announced, those this process's handlers use.
@@ -258,7 +259,7 @@ class RedisQueueMonitor:
     @translated
     def clean(self, *, state: HandlerState, older_than: timedelta) -> int:
         """Drop succeeded statuses or dead letters older than ``older_than``."""
-        horizon = _ms(self._clock.now() - older_than)
+        horizon = epoch_ms(self._clock.now() - older_than)
         if state is HandlerState.DEAD:
             ids: list[bytes] = self._client.zrangebyscore(self._keys.dead, "-inf", horizon)  # type: ignore[assignment]
             removed = 0
@@ -298,10 +299,6 @@ class RedisQueueMonitor:
     def paused(self) -> frozenset[str]:
         """The paused queues."""
         return frozenset(q.decode() for q in self._client.smembers(self._keys.paused))  # type: ignore[union-attr]
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
 
 
 def _log_lines(raw: str | None) -> tuple[LogLine, ...]:

@@ -35,6 +35,7 @@ from redis.client import PubSub
 
 from ...ports.clock import Clock
 from .keys import RedisKeys
+from .millis import epoch_ms
 from .scripts import Scripts
 
 log = logging.getLogger("hexbus.maintenance")
@@ -137,7 +138,7 @@ class DueMover:
         return until
 
     def _now_ms(self) -> int:
-        return int(self._clock.now().timestamp() * 1000)
+        return epoch_ms(self._clock.now())
 
 
 def _close(listener: PubSub | None) -> None:

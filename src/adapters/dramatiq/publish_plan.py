@@ -29,8 +29,9 @@ from ...ports.clock import Clock
 from ...ports.event_bus import PublishOutcome, PublishResult
 from .keys import RedisKeys
 from .messages import MESSAGE_TEMPLATE, formatter, schedule_entry
+from .millis import epoch_ms, ms
 from .routes import STALE, STALE_TRIES, Route, RouteTable
-from .tracking import Tracking, ms
+from .tracking import Tracking
 
 CAUSED_KEEP: Final = 1000
 """The newest caused events an index ``{ns}:caused:{id}`` keeps (ADR 0024)."""
@@ -182,10 +183,10 @@ class PublishPlan:
         event_type = event.event_type
         routed = table.by_type.get(event_type)
         published = self.keys.published(event_id)
-        now = _ms(self.clock.now())
+        now = epoch_ms(self.clock.now())
         delayed = due_at is not None and due_at > self.clock.now()
         # A delayed event's dedup key outlives its due time by the retention.
-        ttl = self._ttl_ms + (max(_ms(due_at) - now, 0) if delayed and due_at else 0)
+        ttl = self._ttl_ms + (max(epoch_ms(due_at) - now, 0) if delayed and due_at else 0)
         if delayed and due_at is not None:
             return self._prepare_later(
                 causation=event.causation_id,
@@ -235,7 +236,7 @@ class PublishPlan:
             [self.keys.schedule, self.keys.schedule_items, self.keys.status(event_id)],
             [
                 str(event_id),
-                _ms(self.clock.now()),
+                epoch_ms(self.clock.now()),
                 self.keys.stats_template,
                 ms(self.tracking.status_ttl),
             ],
@@ -247,7 +248,7 @@ class PublishPlan:
         return ScriptCall(
             "reschedule",
             [self.keys.schedule],
-            [str(event_id), _ms(due_at), self.keys.schedule_wake],
+            [str(event_id), epoch_ms(due_at), self.keys.schedule_wake],
             None,
         )
 
@@ -313,12 +314,14 @@ class PublishPlan:
                 token,
                 ttl,
                 event_id,
-                _ms(due_at),
+                epoch_ms(due_at),
                 entry,
                 version,
                 event_type if counted else "",
                 self.keys.schedule_wake,
-                *self._caused_of(event_id, event_type, causation, now, max(_ms(due_at) - now, 0)),
+                *self._caused_of(
+                    event_id, event_type, causation, now, max(epoch_ms(due_at) - now, 0)
+                ),
             ],
             due_at,
             unrouted=routed is None,
@@ -454,7 +457,3 @@ class BatchPlan:
             results.append(self._plan.result(event, written, new))
             seen.add(event.event_id)
         return results
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)

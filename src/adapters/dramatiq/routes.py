@@ -43,6 +43,7 @@ from ..clocks import SystemClock
 from .connection import translated
 from .keys import RedisKeys
 from .messages import MESSAGE_TEMPLATE, queue_for
+from .millis import epoch_ms, ms
 from .scripts import Scripts
 
 T = TypeVar("T")
@@ -215,7 +216,7 @@ class Declaration:
     @property
     def started_ms(self) -> int:
         """When the worker started, ms."""
-        return _ms(self.started)
+        return epoch_ms(self.started)
 
     def record(self) -> str:
         """What ``{ns}:routes:workers`` keeps of it, for ``hexbus routes``."""
@@ -301,10 +302,10 @@ class RedisRoutes:
             declaration.broker_id,
             declaration.started_ms,
             0,  # now, filled per call
-            _ms_delta(self.heartbeat_timeout),
+            ms(self.heartbeat_timeout),
             "",  # a fresh version token, per call
             declaration.record(),
-            _ms_delta(self.unrouted.retention),
+            ms(self.unrouted.retention),
             self._deliver_batch,
             *self._templates,
         ]
@@ -312,7 +313,7 @@ class RedisRoutes:
             args += [route.handler, route.queue, route.event_type]
         changed, delivered = False, 0
         for _ in range(rounds):
-            args[2] = _ms(self._clock.now())
+            args[2] = epoch_ms(self._clock.now())
             args[4] = uuid.uuid4().hex
             did_change, handed, more = self._scripts.declare_routes(
                 keys=self._declare_keys, args=args
@@ -340,7 +341,7 @@ class RedisRoutes:
                 args=[
                     self._keys.unrouted_kept_template,
                     self._keys.unrouted_given_template,
-                    _ms(self._clock.now() - self.unrouted.retention),
+                    epoch_ms(self._clock.now() - self.unrouted.retention),
                 ],
             )
         )
@@ -354,7 +355,7 @@ class RedisRoutes:
 
     def _listing(self) -> tuple[list[RouteInfo], dict[str, int]]:
         """The routes, and when each was last declared (ms, as stored)."""
-        horizon = _ms(self._clock.now() - self.heartbeat_timeout)
+        horizon = epoch_ms(self._clock.now() - self.heartbeat_timeout)
         pipe = self._client.pipeline(transaction=False)
         pipe.hgetall(self._keys.routes)
         pipe.zrange(self._keys.routes_seen, 0, -1, withscores=True)
@@ -433,7 +434,7 @@ class RedisRoutes:
     # --- internals ----------------------------------------------------------------------------
 
     def _prune(self, older_than: timedelta) -> list[str]:
-        return self._run_prune([_ms(self._clock.now() - older_than), uuid.uuid4().hex])
+        return self._run_prune([epoch_ms(self._clock.now() - older_than), uuid.uuid4().hex])
 
     def _run_prune(self, args: list[str | int]) -> list[str]:
         removed = self._scripts.prune_routes(
@@ -448,14 +449,6 @@ _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
-def _ms_delta(delta: timedelta) -> int:
-    return max(int(delta.total_seconds() * 1000), 1)
 
 
 def _time(ms: int) -> datetime:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import redis
 
 from .keys import RedisKeys
+from .millis import epoch_ms
 from .scripts import Scripts
 
 
@@ -27,6 +28,4 @@ class RedisScheduleState:
 
     def record_tick(self, schedule: str, tick: datetime) -> None:
         """Move the mark forward (a script: never backwards)."""
-        self._scripts.record_tick(
-            keys=[self._keys.schedules], args=[schedule, int(tick.timestamp() * 1000)]
-        )
+        self._scripts.record_tick(keys=[self._keys.schedules], args=[schedule, epoch_ms(tick)])

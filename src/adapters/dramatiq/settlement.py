@@ -48,7 +48,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import redis
@@ -66,8 +66,9 @@ from .deliveries import Delivery, Fate, Fetched, WorkerDeaths, event_id_of, even
 from .fates import Fates
 from .handler_returns import HandlerReturns
 from .keys import RedisKeys
+from .millis import epoch_ms, ms
 from .scripts import Scripts
-from .tracking import Tracking, ms
+from .tracking import Tracking
 from .undeliverable import compact, quarantined, rejected
 
 Refusal = tuple[str | bytes, bytes | None, str]
@@ -182,7 +183,7 @@ class Settlement:
         wait_ms = int(
             self._scripts.rate_limit(
                 keys=[self._keys.rate(limit.bucket_for(event))],
-                args=[_ms(now), ms(limit.period), limit.limit, delivery.redis_id],
+                args=[epoch_ms(now), ms(limit.period), limit.limit, delivery.redis_id],
             )
         )
         if wait_ms == 0:
@@ -355,10 +356,6 @@ class Settlement:
     def stop(self) -> None:
         """Stop waiting for Redis to come back (the worker is shutting down)."""
         self._stopping.set()
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
 
 
 class QuarantineLog:

@@ -29,11 +29,6 @@ class Tracking:
         return "1" if self.enabled else "0"
 
 
-def ms(delta: timedelta) -> int:
-    """A duration in whole milliseconds (at least 1)."""
-    return max(int(delta.total_seconds() * 1000), 1)
-
-
 def minute_of(moment: datetime) -> int:
     """The minute bucket of ``moment`` (epoch seconds // 60); callers pass their clock's now,
     so statistics land in the minute the :class:`Clock` port says it is."""

@@ -36,6 +36,7 @@ from .connection import TRANSIENT
 from .deliveries import Fetched
 from .fetcher import QueueFetcher
 from .handler_returns import HandlerReturns
+from .millis import epoch_ms
 from .settlement import Settlement
 from .timeouts import DeadlineExceeded
 
@@ -297,4 +298,4 @@ class WorkerPool:
         return taken
 
     def _now_ms(self) -> int:
-        return int(self._clock.now().timestamp() * 1000)
+        return epoch_ms(self._clock.now())
