@@ -70,6 +70,18 @@ def wait_for(
     pytest.fail(f"timed out after {timeout}s waiting for {what or condition}")
 
 
+def settled(client: redis.Redis, keys: RedisKeys, queue: str, *acks_sets: str) -> bool:
+    """Nothing of ``queue`` waits, is stored or counted as started, nor held in ``acks_sets``:
+    every message taken was settled (its script ran, not only its handler)."""
+    pipe = client.pipeline(transaction=False)
+    pipe.llen(keys.queue(queue))
+    pipe.hlen(keys.messages(queue))
+    pipe.hlen(keys.runs(queue))
+    for acks in acks_sets:
+        pipe.scard(acks)
+    return not any(pipe.execute())
+
+
 def declared_routes(client: redis.Redis, namespace: str) -> set[str]:
     """The handlers whose routes some worker has declared in ``namespace`` (ADR 0015)."""
     return {name.decode() for name in client.hkeys(RedisKeys(namespace).routes)}

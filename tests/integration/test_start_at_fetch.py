@@ -21,7 +21,7 @@ from hexbus.ports.monitoring import HandlerState
 from hexbus.testing.dramatiq_harness import declare_routes
 from hexbus.testing.redis_server import RedisServer
 
-from .conftest import wait_for
+from .conftest import settled, wait_for
 
 pytestmark = pytest.mark.redis
 
@@ -57,11 +57,7 @@ class World:
         return runtime
 
     def settled(self) -> bool:
-        pipe = self.client.pipeline(transaction=False)
-        pipe.llen(self.keys.queue("ticks"))
-        pipe.hlen(self.keys.messages("ticks"))
-        pipe.hlen(self.keys.runs("ticks"))
-        return not any(pipe.execute())
+        return settled(self.client, self.keys, "ticks")
 
 
 @pytest.fixture

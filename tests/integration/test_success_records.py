@@ -24,7 +24,7 @@ from hexbus.ports.monitoring import HandlerState
 from hexbus.testing.dramatiq_harness import declare_routes
 from hexbus.testing.redis_server import RedisServer
 
-from .conftest import wait_for
+from .conftest import settled, wait_for
 
 pytestmark = pytest.mark.redis
 
@@ -57,13 +57,9 @@ class World:
     runtime: WorkerRuntime | None = None
 
     def settled(self) -> bool:
-        pipe = self.client.pipeline(transaction=False)
-        pipe.llen(self.keys.queue("records"))
-        pipe.hlen(self.keys.messages("records"))
-        pipe.hlen(self.keys.runs("records"))
         assert self.runtime is not None
-        pipe.scard(self.keys.acks(self.runtime.broker_id, "records"))
-        return not any(pipe.execute())
+        acks = self.keys.acks(self.runtime.broker_id, "records")
+        return settled(self.client, self.keys, "records", acks)
 
 
 @pytest.fixture
