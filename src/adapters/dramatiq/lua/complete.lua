@@ -49,9 +49,8 @@ end
 local function failed(reply)
   return type(reply) == 'table' and reply['err'] ~= nil
 end
-local function refusal(key, want)
-  return 'HEXBUS_WRONGTYPE ' .. key .. ' is a ' .. redis.call('TYPE', key)['ok'] .. ', not a '
-    .. want
+local function refusal(key, found, want)
+  return 'HEXBUS_WRONGTYPE ' .. key .. ' is a ' .. found .. ', not a ' .. want
 end
 -- Writes shared by the successes of this call, by key in the order first met: members (the
 -- acks set, message hash and start counts lose them), stats buckets' sums, {ns}:recent's
@@ -92,7 +91,7 @@ for i = 0, #KEYS / 7 - 1 do
     local key, want = KEYS[k + pair[1]], pair[2]
     local ok, found = usable(key, want)
     if not ok then
-      refused = 'HEXBUS_WRONGTYPE ' .. key .. ' is a ' .. found .. ', not a ' .. want
+      refused = refusal(key, found, want)
       break
     end
   end
@@ -100,7 +99,7 @@ for i = 0, #KEYS / 7 - 1 do
   local done = KEYS[k + 1]
   if not refused then
     if failed(redis.pcall('HSET', done, handler, now)) then
-      refused = refusal(done, 'hash')
+      refused = refusal(done, redis.call('TYPE', done)['ok'], 'hash')
     end
   end
   if refused then
