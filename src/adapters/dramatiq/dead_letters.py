@@ -26,7 +26,7 @@ from .codec import dump_dead_letter, load_dead_letter
 from .connection import translated, with_retries
 from .keys import RedisKeys
 from .messages import build_message, queue_for
-from .millis import epoch_ms, ms
+from .millis import epoch_ms
 from .routes import RedisRoutes
 from .scripts import Scripts
 from .tracking import Tracking, minute_of
@@ -128,7 +128,6 @@ class RedisDeadLetters:
             self._keys.dead,
             self._keys.dead_items,
             self._keys.stats(queue),
-            self._keys.stats_bucket(queue, minute_of(now)),
             self._keys.status(dead_letter.event_id or "none"),
             runs,
         ]
@@ -142,7 +141,7 @@ class RedisDeadLetters:
             dead_letter.attempts,
             dead_letter.error[:500],
             self.tracking.flag,
-            ms(self.tracking.bucket_ttl),
+            minute_of(now),
             self._keys.stats_template,
             "1" if counts_as_failure else "0",
         ]

@@ -67,7 +67,6 @@ class Fates:
         self._ttl_ms = ms(retention)
         self._tracking = tracking
         self._queues: dict[str, QueueKeys] = {}
-        self._bucket_ttl_ms = ms(tracking.bucket_ttl)
         # The arguments every message of a start.lua or complete.lua call shares, given once.
         self._start_shared: tuple[str | int, ...] = (
             tracking.flag,
@@ -77,7 +76,6 @@ class Fates:
         self._complete_shared: tuple[str | int, ...] = (
             self._ttl_ms,
             tracking.flag,
-            self._bucket_ttl_ms,
             ms(tracking.succeeded_ttl),
             tracking.succeeded_keep,
             keys.status_template,
@@ -169,7 +167,7 @@ class Fates:
                     keys.acks,
                     keys.messages,
                     self._keys.status(event_id),
-                    self._keys.stats_bucket(keys.name, minute_of(now)),
+                    keys.stats,
                     self._keys.recent,
                     keys.runs,
                 ],
@@ -179,6 +177,7 @@ class Fates:
                     delivery.redis_id,
                     int(elapsed.total_seconds() * 1000),
                     event_id,
+                    minute_of(now),
                 ],
             )
         )
@@ -229,7 +228,6 @@ class Fates:
                 self._keys.schedule,
                 self._keys.schedule_items,
                 keys.stats,
-                self._keys.stats_bucket(keys.name, minute_of(now)),
                 self._keys.status(delivery.event_id or "none"),
                 keys.runs,
             ],
@@ -244,7 +242,7 @@ class Fates:
                 "" if error is None else f"{type(error).__name__}: {error}"[:500],
                 epoch_ms(now),
                 self._tracking.flag,
-                self._bucket_ttl_ms,
+                minute_of(now),
                 self._keys.schedule_wake,
             ],
         )

@@ -29,8 +29,9 @@ key                        type   holds                                       re
 {ns}:recent                ZSET   fully succeeded event ids by time           newest N kept
 {ns}:caused:{event_id}     ZSET   'id|type' of events it caused -> published  status TTL,
                                   ms (publish scripts, ADR 0024)              newest 1,000
-{ns}:stats:{queue}         HASH   counters: scheduled, dead                   permanent (tiny)
-{ns}:stats:{queue}:{min}   HASH   succeeded, failed, dead, duration_ms / min  2 h
+{ns}:stats:{queue}         HASH   counters: scheduled, dead; and per minute   counters
+                                  {min}:succeeded, :failed, :dead,            permanent,
+                                  :duration_ms (min = epoch seconds // 60)    minutes 2 h
 {ns}:paused                SET    paused queue names                          until resumed
 {ns}:queues                SET    every queue a worker has served             permanent
 {ns}:acks:registry         SET    '<broker>|<queue>' of every acks set in use  until recovered
@@ -53,9 +54,9 @@ one :meth:`DramatiqEventBus.redeliver` call.
 
 Scripts get their keys from here: as KEYS when the caller knows them, and as templates when the
 script only learns the name as it goes (the queue of a schedule entry or a dead letter, a dead
-broker's acks sets, the kept events of a type, the minutes of the stats window): a template is
-the key with ``<queue>``, ``<event>``, ``<type>``, ``<minute>`` or ``<broker>`` where that name
-goes (``hexbus:stats:<queue>``), made by the same method that makes the key, so the two cannot
+broker's acks sets, the kept events of a type, every queue's statistics): a template is the
+key with ``<queue>``, ``<event>``, ``<type>`` or ``<broker>`` where that name goes
+(``hexbus:stats:<queue>``), made by the same method that makes the key, so the two cannot
 disagree and no script writes a key name of its own (ADR 0008, 0012).
 """
 
@@ -76,8 +77,6 @@ BROKER_HOLE: Final = "<broker>"
 """Where a broker (worker process) id goes in a key template."""
 TYPE_HOLE: Final = "<type>"
 """Where an event type goes in a key template."""
-MINUTE_HOLE: Final = "<minute>"
-"""Where a minute (epoch seconds // 60) goes in a key template."""
 
 
 def _no_holes(instance: object, attribute: object, namespace: str) -> None:
@@ -169,12 +168,11 @@ class RedisKeys:
         return f"{self.namespace}:recent"
 
     def stats(self, queue: str) -> str:
-        """A queue's standing counters (scheduled, dead)."""
+        """A queue's standing counters (scheduled, dead) and its work per minute: fields
+        ``{minute}:succeeded``, ``:failed``, ``:dead`` and ``:duration_ms`` (minute = epoch
+        seconds // 60), so that the stats window is one read (ADR 0008); the workers'
+        upkeep removes minutes older than the statistics' retention (``prune_stats.lua``)."""
         return f"{self.namespace}:stats:{queue}"
-
-    def stats_bucket(self, queue: str, minute: int | str) -> str:
-        """A queue's work in one minute (minute = epoch seconds // 60)."""
-        return f"{self.namespace}:stats:{queue}:{minute}"
 
     @property
     def paused(self) -> str:
@@ -271,11 +269,6 @@ class RedisKeys:
     def stats_template(self) -> str:
         """:meth:`stats` with ``<queue>``."""
         return self.stats(QUEUE_HOLE)
-
-    @property
-    def stats_bucket_template(self) -> str:
-        """:meth:`stats_bucket` with ``<queue>`` and ``<minute>``."""
-        return self.stats_bucket(QUEUE_HOLE, MINUTE_HOLE)
 
     @property
     def status_template(self) -> str:

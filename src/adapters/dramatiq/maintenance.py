@@ -15,6 +15,9 @@
   routes of the handlers it serves (``declare_routes.lua``, which also hands kept unrouted
   events to the routes of their type), removes the routes no worker declared for
   ``route_grace`` and drops kept events past ``unrouted_retention``.
+* Statistics: every ``stats_prune_interval``, the per-minute counts older than their
+  retention leave every queue's stats hash (``prune_stats.lua``): they are fields, which
+  have no TTL of their own (keys.py).
 
 So a SIGKILLed worker's messages run again within heartbeat_timeout + recover_interval
 (defaults 10 s + 1 s), instead of Dramatiq's 60 s plus minutes of chance (ADR 0007).
@@ -38,6 +41,7 @@ from .millis import epoch_ms
 from .mover import MOVE_RETRY_MS, DueMover
 from .routes import Declaration, RedisRoutes
 from .scripts import Scripts
+from .tracking import Tracking, minute_of
 
 log = logging.getLogger("hexbus.maintenance")
 
@@ -58,6 +62,7 @@ class MaintenanceTimings:
     calls between which the workers already fetch and start what was moved, rather than in
     long ones that hold every client and the burst's first job until they end (ADR 0019)."""
     status_ttl: timedelta = timedelta(days=7)
+    stats_prune_interval: timedelta = timedelta(minutes=1)
     route_grace: timedelta = timedelta(hours=1)
     """How long a route stays once no live worker declares it (``HEXBUS_ROUTE_GRACE``)."""
     unrouted_retention: timedelta = timedelta(days=7)
@@ -85,6 +90,7 @@ class Maintenance:
         clock: Clock | None = None,
         routes: RedisRoutes | None = None,
         declaration: Declaration | None = None,
+        tracking: Tracking | None = None,
     ) -> None:
         self._client = client
         self._keys = keys
@@ -95,6 +101,7 @@ class Maintenance:
         self._clock = clock or SystemClock()
         self._routes = routes
         self._declaration = declaration if routes is not None else None
+        self._stats_retention = (tracking or Tracking()).stats_retention
         # What the scripts fill in as they go, from the one place that names each key and
         # writes the message format (ADR 0012).
         move_args: list[str | int] = [
@@ -144,6 +151,7 @@ class Maintenance:
         loops: list[tuple[str, timedelta, object]] = [
             ("heartbeat", t.heartbeat_interval, self.beat),
             ("recovery", t.recover_interval, self.recover),
+            ("stats", t.stats_prune_interval, self.prune_stats),
         ]
         if self._routes is not None:
             loops.append(("routes", t.heartbeat_interval, self.upkeep_routes))
@@ -276,6 +284,17 @@ class Maintenance:
         if recovered:
             log.warning("recovered %d in-flight message(s) of dead workers", recovered)
         return recovered
+
+    def prune_stats(self) -> int:
+        """Remove the per-minute counts older than their retention from every queue's
+        stats; returns how many fields went."""
+        oldest = minute_of(self._clock.now() - self._stats_retention)
+        return int(
+            self._scripts.prune_stats(
+                keys=[self._keys.queues],
+                args=[self._keys.stats_template, oldest, *self._queues],
+            )
+        )
 
     @property
     def recovery_problems(self) -> frozenset[str]:

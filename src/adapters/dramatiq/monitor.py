@@ -1,8 +1,8 @@
 """Status and statistics read back from Redis, and pausing queues.
 
 Everything here reads counters and one status hash: a stats call is one script call
-(``queue_stats.lua``) whose work depends on the number of queues, workers and minutes in the
-window, never on the number of events.
+(``queue_stats.lua``) whose work depends on the number of queues and workers, never on the
+number of events (a queue's counters and the minutes of its window are one read).
 """
 
 from __future__ import annotations
@@ -68,7 +68,6 @@ class RedisQueueMonitor:
         self._stats_templates: list[str] = [
             keys.queue_template,
             keys.stats_template,
-            keys.stats_bucket_template,
             keys.acks_template,
         ]
 

@@ -48,6 +48,7 @@ class Scripts:
     put_back: Script
     report: Script
     queue_stats: Script
+    prune_stats: Script
 
     @classmethod
     def register(cls, client: redis.Redis) -> Scripts:

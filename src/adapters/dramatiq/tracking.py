@@ -20,7 +20,9 @@ class Tracking:
     status_ttl: timedelta = timedelta(days=7)
     succeeded_ttl: timedelta = timedelta(hours=24)
     succeeded_keep: int = 1000
-    bucket_ttl: timedelta = timedelta(hours=2)
+    stats_retention: timedelta = timedelta(hours=2)
+    """How long a queue's per-minute counts are kept (the longest stats window is 2 hours):
+    the workers' upkeep removes older minutes (``Maintenance.prune_stats``)."""
     window: timedelta = timedelta(minutes=15)
 
     @property

@@ -176,6 +176,7 @@ class WorkerRuntime:
             clock=clock,
             routes=self.routes,
             declaration=self.declaration,
+            tracking=tracking,
         )
 
     def start(self) -> None:

@@ -185,15 +185,17 @@ def test_the_ledger_is_start_before_and_complete_after_with_this_workers_acks_se
     assert complete.keys[6] == KEYS.runs("payments"), "a settled run clears its start count"
     assert complete.keys[1] == KEYS.acks(BROKER, "payments")
     assert complete.keys[2] == KEYS.messages("payments")
-    assert complete.args[5] == KEYS.status_template, "the script is given the template, once"
-    assert complete.args[6:] == [
+    assert complete.keys[4] == KEYS.stats("payments"), "the minute's work is in the queue's stats"
+    assert complete.args[4] == KEYS.status_template, "the script is given the template, once"
+    assert complete.args[5:] == [
         "unit.pay",
-        complete.args[7],
+        complete.args[6],
         delivery.redis_id,
         12,
         str(event.event_id),
+        complete.args[6] // 60_000,
     ]
-    assert len(complete.args) == 6 + 5, "six arguments shared, five per success"
+    assert len(complete.args) == 5 + 6, "five arguments shared, six per success"
     assert delivery.fate is Fate.COMPLETED
 
 
@@ -419,7 +421,7 @@ def test_a_message_whose_workers_died_too_often_is_dead_lettered_instead_of_run(
     assert dead.error == "worker died while handling it 3 times"
     assert dead.handler == "unit.pay"
     assert dead.event_id == event.event_id
-    assert w.scripts.calls[1].keys[7] == KEYS.runs("payments"), "its start count is cleared"
+    assert w.scripts.calls[1].keys[6] == KEYS.runs("payments"), "its start count is cleared"
     assert delivery.fate is Fate.DEAD
 
 

@@ -1,21 +1,22 @@
 -- complete: record handlers' successes and ack their messages, each in one step; one call
 -- records every success the worker's threads reported while the previous call ran (ADR 0019).
 --
--- ARGV[1..6], for every success: idempotency TTL ms, track '1'/'0', stats bucket TTL ms,
---   succeeded-status TTL ms, keep at most this many succeeded statuses, the key template
---   (keys.py) of an event's status, <event>.
+-- ARGV[1..5], for every success: idempotency TTL ms, track '1'/'0', succeeded-status TTL ms,
+--   keep at most this many succeeded statuses, the key template (keys.py) of an event's
+--   status, <event>.
 -- Per success i (0-based), KEYS[7i+1..7i+7]:
 --   {ns}:done:{event_id}, {ns}:__acks__.{broker}.{queue}, {ns}:{queue}.msgs,
---   {ns}:status:{event_id}, {ns}:stats:{queue}:{minute}, {ns}:recent, {ns}:runs:{queue}
--- and ARGV[5i+7..5i+11]:
---   handler name, now ms, redis message id, duration ms, the event_id
+--   {ns}:status:{event_id}, {ns}:stats:{queue}, {ns}:recent, {ns}:runs:{queue}
+-- and ARGV[6i+6..6i+11]:
+--   handler name, now ms, redis message id, duration ms, the event_id, the minute of now
+--   (epoch seconds // 60: its work is counted in the stats' fields of that minute)
 --
 -- Returns one answer per success, in order: 1 when recorded, or the text
 -- 'HEXBUS_WRONGTYPE <key> is a <type>, not a <type>' with nothing of that success written: a
 -- wrong-typed ledger, acks set, message hash or start count means the success cannot be
 -- recorded (the settlement dead-letters that message with the reason); the others are
--- recorded all the same. A wrong-typed status, stats bucket or {ns}:recent is left as it is,
--- and the rest of that success is written.
+-- recorded all the same. A wrong-typed status, stats or {ns}:recent is left as it is, and
+-- the rest of that success is written.
 -- Why a script: the success is never recorded without the ack or the other way round (the
 -- consumer's ack that follows only frees its prefetch slot: settlement.py); and one call for
 -- many successes is one round trip and one trim of {ns}:recent instead of one each.
@@ -23,13 +24,13 @@
 -- retention and joins {ns}:recent, which keeps the newest N: older ones are deleted (their
 -- ids are known only here, hence the template: the script names no key of its own).
 -- Why so few calls: Redis pays for every redis.call more than for the command itself. What
--- the successes of a call share (a queue's acks set, message hash and start counts, a stats
--- bucket, {ns}:recent) is written once for all of them at the end, with every member; what
--- is an event's own (its ledger, its status) is read and written once each, the ledger's write
--- being its type check. A stats bucket's or {ns}:recent's write that fails on its type is
--- skipped (pcall): they are the bookkeeping, and nothing else depends on them.
-local ttl, track, bucket_ttl, succeeded_ttl, keep, template =
-  ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6]
+-- the successes of a call share (a queue's acks set, message hash and start counts, a
+-- queue's minute in its stats, {ns}:recent) is written once for all of them at the end, with
+-- every member; what is an event's own (its ledger, its status) is read and written once
+-- each, the ledger's write being its type check. A stats or {ns}:recent write that fails on
+-- its type is skipped (pcall): they are the bookkeeping, and nothing else depends on them.
+local ttl, track, succeeded_ttl, keep, template =
+  ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
 local function fill(values)
   return (string.gsub(template, '<([%a_]+)>', values))
 end
@@ -53,8 +54,8 @@ local function refusal(key, found, want)
   return 'HEXBUS_WRONGTYPE ' .. key .. ' is a ' .. found .. ', not a ' .. want
 end
 -- Writes shared by the successes of this call, by key in the order first met: members (the
--- acks set, message hash and start counts lose them), stats buckets' sums, {ns}:recent's
--- members and its trim.
+-- acks set, message hash and start counts lose them), the sums of a queue's minute in its
+-- stats, {ns}:recent's members and its trim.
 local order, members, buckets, recents = {}, {}, {}, {}
 local function shared(key, kind)
   if not members[key] then
@@ -85,7 +86,7 @@ end
 
 local answers = {}
 for i = 0, #KEYS / 7 - 1 do
-  local k, a = 7 * i, 5 * i + 6
+  local k, a = 7 * i, 6 * i + 5
   local refused = nil
   for _, pair in ipairs({{2, 'set'}, {3, 'hash'}, {7, 'hash'}}) do
     local key, want = KEYS[k + pair[1]], pair[2]
@@ -110,10 +111,10 @@ for i = 0, #KEYS / 7 - 1 do
       local ids = shared(KEYS[k + pair[1]], pair[2])
       ids[#ids + 1] = redis_id
     end
-    local bucket = KEYS[k + 5]
+    local bucket = KEYS[k + 5] .. '\n' .. ARGV[a + 6]
     local sums = buckets[bucket]
     if not sums then
-      sums = {0, 0}
+      sums = {0, 0, KEYS[k + 5], ARGV[a + 6]}
       buckets[bucket] = sums
       buckets[#buckets + 1] = bucket
     end
@@ -151,9 +152,9 @@ for _, pair in ipairs(order) do
 end
 for _, bucket in ipairs(buckets) do
   local sums = buckets[bucket]
-  if not failed(redis.pcall('HINCRBY', bucket, 'succeeded', sums[1])) then
-    redis.call('HINCRBY', bucket, 'duration_ms', sums[2])
-    redis.call('PEXPIRE', bucket, bucket_ttl)
+  local stats, minute = sums[3], sums[4]
+  if not failed(redis.pcall('HINCRBY', stats, minute .. ':succeeded', sums[1])) then
+    redis.call('HINCRBY', stats, minute .. ':duration_ms', sums[2])
   end
 end
 for _, recent in ipairs(recents) do

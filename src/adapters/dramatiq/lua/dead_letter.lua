@@ -3,13 +3,13 @@
 --
 -- KEYS[1] {ns}:__acks__.{broker}.{queue}, KEYS[2] {ns}:{queue}.msgs
 -- KEYS[3] {ns}:dead, KEYS[4] {ns}:dead:items
--- KEYS[5] {ns}:stats:{queue}, KEYS[6] {ns}:stats:{queue}:{minute}, KEYS[7] {ns}:status:{event}
+-- KEYS[5] {ns}:stats:{queue}, KEYS[6] {ns}:status:{event}, KEYS[7] {ns}:runs:{queue} (optional)
 -- ARGV[1] the current redis message id, ARGV[2] dead letter id, ARGV[3] failed time ms
 -- ARGV[4] dead letter JSON, ARGV[5] drop dead letters failed before this time (ms)
 -- ARGV[6] handler ('' when none), ARGV[7] attempts, ARGV[8] error, ARGV[9] track '1'/'0'
--- ARGV[10] stats bucket TTL ms, ARGV[11] the key template (keys.py) of a queue's stats, with
--- <queue>, ARGV[12] '1' if it counts as a failure
--- KEYS[8] {ns}:runs:{queue}
+-- ARGV[10] the minute of now (epoch seconds // 60), whose dead (and failures) in the queue's
+-- stats it counts, ARGV[11] the key template (keys.py) of a queue's stats, with <queue>,
+-- ARGV[12] '1' if it counts as a failure
 --
 -- Why a script: the dead letter must exist before the message is acked, or a crash between
 -- the two loses it; in one script there is no between. Per-queue dead counts move with it;
@@ -36,24 +36,21 @@ redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
 redis.call('HSET', KEYS[4], ARGV[2], ARGV[4])
 redis.call('SREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
-if KEYS[8] and usable(KEYS[8], 'hash') then
-  redis.call('HDEL', KEYS[8], ARGV[1])
+if KEYS[7] and usable(KEYS[7], 'hash') then
+  redis.call('HDEL', KEYS[7], ARGV[1])
 end
 if usable(KEYS[5], 'hash') then
   redis.call('HINCRBY', KEYS[5], 'dead', 1)
-end
-if usable(KEYS[6], 'hash') then
-  redis.call('HINCRBY', KEYS[6], 'dead', 1)
+  redis.call('HINCRBY', KEYS[5], ARGV[10] .. ':dead', 1)
   if ARGV[12] == '1' then
-    redis.call('HINCRBY', KEYS[6], 'failed', 1)
+    redis.call('HINCRBY', KEYS[5], ARGV[10] .. ':failed', 1)
   end
-  redis.call('PEXPIRE', KEYS[6], ARGV[10])
 end
-if ARGV[9] == '1' and ARGV[6] ~= '' and redis.call('TYPE', KEYS[7])['ok'] == 'hash' then
+if ARGV[9] == '1' and ARGV[6] ~= '' and redis.call('TYPE', KEYS[6])['ok'] == 'hash' then
   local h = ARGV[6]
-  redis.call('HSET', KEYS[7], h .. '|s', 'dead', h .. '|a', ARGV[7], h .. '|e', ARGV[8],
+  redis.call('HSET', KEYS[6], h .. '|s', 'dead', h .. '|a', ARGV[7], h .. '|e', ARGV[8],
     h .. '|u', ARGV[3])
-  redis.call('HDEL', KEYS[7], h .. '|n')
+  redis.call('HDEL', KEYS[6], h .. '|n')
 end
 local stale = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[5], 'LIMIT', 0, 100)
 for _, id in ipairs(stale) do
