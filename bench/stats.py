@@ -16,16 +16,16 @@ Starts its own redis-server (never the shared one). One no-op handler on one que
    level, interleaved (one call per level in turn, so load from elsewhere on the machine falls
    on every level alike); median and p99. Baseline: the 10-event median; goal: every level
    within 1.5x of it (the port promises stats never scan). Beside the client-side times, Redis
-   commands and Redis server time per call (INFO commandstats over up to 1,000 further calls
-   of each level alone) show the server's share without the client's scheduling noise.
+   commands (INFO commandstats) and Redis CPU (INFO cpu) per call, over up to 1,000 further
+   calls of each level alone, show the server's share without the client's scheduling noise.
 2. Status tracking cost. N events published one by one (``publish``), drained by a
    ``WorkerRuntime`` with T threads in this process (timed from ``start()`` until the handler
    ran N times and no message is left unacked), then N more published with ``publish_all`` in
    batches of B; once with ``Tracking(enabled=True)`` and once with ``enabled=False`` on both
    the bus and the worker. Each of R rounds runs both modes (alternating which goes first);
    the median over rounds is reported, and tracked / untracked as the ratio. Beside each
-   rate, the Redis server time per event over the same phase (INFO commandstats; the drain's
-   includes the workers' upkeep and idle polls) shows what the status writes cost the server,
+   rate, the Redis CPU per event over the same phase (INFO cpu; the drain's includes the
+   workers' upkeep and idle polls) shows what the status writes cost the server,
    which the client-side rates on a shared 2-core machine can hide. Statistics counters are
    kept either way; only the per-event status hash is switched.
 """
@@ -55,6 +55,7 @@ from hexbus.adapters.dramatiq.connection import connect
 from hexbus.adapters.dramatiq.messages import build_message
 from hexbus.adapters.dramatiq.monitor import RedisQueueMonitor
 from hexbus.adapters.dramatiq.tracking import Tracking
+from hexbus.testing.dramatiq_harness import declare_routes
 from hexbus.testing.redis_server import RedisServer
 
 QUEUE = "bench"
@@ -122,14 +123,18 @@ def percentile(samples: list[float], q: float) -> float:
 
 
 def server_cost(monitor: RedisQueueMonitor, client: redis.Redis, calls: int) -> tuple[float, float]:
-    """Redis commands and Redis server time (µs) per stats call, from INFO commandstats over
-    ``calls`` calls of this monitor alone: the server's side, free of the client's noise."""
+    """Redis commands (a script's own included) and Redis CPU (µs, INFO cpu) per stats call,
+    over ``calls`` calls of this monitor alone: the server's side, free of the client's
+    noise. (Not commandstats' usec: a script's commands are counted inside its EVALSHA's
+    time and again on their own, so their sum counts them twice.)"""
     client.config_resetstat()
+    cpu = server_cpu(client)
     for _ in range(calls):
         monitor.queue_stats()
+    used = server_cpu(client) - cpu
     counted: dict[str, dict[str, float]] = client.info("commandstats")
-    stats = [v for k, v in counted.items() if k not in {"cmdstat_config", "cmdstat_info"}]
-    return sum(v["calls"] for v in stats) / calls, sum(v["usec"] for v in stats) / calls
+    stats = [v for k, v in counted.items() if k not in NOT_MEASURED]
+    return sum(v["calls"] for v in stats) / calls, used * 1e6 / calls
 
 
 def write_directly(client: redis.Redis, keys: RedisKeys, count: int, envelope: str) -> float:
@@ -161,6 +166,9 @@ def fill(url: str, client: redis.Redis, target: int, batch: int) -> tuple[RedisQ
     processor = make_processor(Counter())
     keys = RedisKeys(namespace=f"{NAMESPACE}-{target}")
     bus = DramatiqEventBus(processor, connect(url), keys=keys, tracking=Tracking(enabled=True))
+    # The handler's route, as the worker that serves it declares it (ADR 0015): without it
+    # the events would be kept as unrouted instead of waiting in the queue.
+    declare_routes(client, keys, processor)
     monitor = RedisQueueMonitor(
         connect(url), keys, processor, bus.dead_letters, tracking=Tracking(enabled=True)
     )
@@ -224,8 +232,8 @@ def stats_latency(url: str, client: redis.Redis, calls: int, batch: int) -> tupl
 
 @attrs.frozen
 class Mode:
-    """One mode's figures in one round: rates in events per second, and Redis server time
-    per event in µs (from INFO commandstats, so free of the client's scheduling noise)."""
+    """One mode's figures in one round: rates in events per second, and Redis CPU per event
+    in µs (from INFO cpu, so free of the client's scheduling noise)."""
 
     publish: float
     publish_all: float
@@ -239,10 +247,11 @@ NOT_MEASURED = frozenset({"cmdstat_config", "cmdstat_info", "cmdstat_hlen"})
 """The bench's own commands (resetting and reading stats, polling the drain)."""
 
 
-def server_us(client: redis.Redis) -> float:
-    """Redis server time (µs) spent on commands since the last CONFIG RESETSTAT."""
-    counted: dict[str, dict[str, float]] = client.info("commandstats")
-    return sum(v["usec"] for k, v in counted.items() if k not in NOT_MEASURED)
+def server_cpu(client: redis.Redis) -> float:
+    """redis-server's CPU time so far (s), user and system (INFO cpu): what it spends on the
+    commands, the scripts and the connections alike."""
+    cpu: dict[str, float] = client.info("cpu")
+    return float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
 
 
 def drained(counter: Counter, client: redis.Redis, messages_key: str, count: int) -> None:
@@ -263,18 +272,20 @@ def tracking_mode(
     keys = RedisKeys(namespace=NAMESPACE)
     tracking = Tracking(enabled=enabled)
     bus = DramatiqEventBus(processor, connect(url), keys=keys, tracking=tracking)
+    declare_routes(client, keys, processor)
     for i in range(WARMUP):
         bus.publish(BenchEvent(value=i))
     client.flushdb()
+    declare_routes(client, keys, processor)  # the flush took the route table with it
 
     events = [BenchEvent(value=i) for i in range(count)]
     gc.collect()
-    client.config_resetstat()
+    cpu = server_cpu(client)
     started = time.perf_counter()
     for event in events:
         bus.publish(event)
     publish = count / (time.perf_counter() - started)
-    publish_us = server_us(client) / count
+    publish_us = (server_cpu(client) - cpu) * 1e6 / count
 
     runtime = WorkerRuntime(
         processor=processor,
@@ -285,12 +296,12 @@ def tracking_mode(
         tracking=tracking,
     )
     gc.collect()
-    client.config_resetstat()
+    cpu = server_cpu(client)
     started = time.perf_counter()
     runtime.start()
     drained(counter, client, keys.messages(QUEUE), count)
     drain = count / (time.perf_counter() - started)
-    drain_us = server_us(client) / count  # with the workers' upkeep and idle polls
+    drain_us = (server_cpu(client) - cpu) * 1e6 / count  # with the upkeep and idle polls
     runtime.stop(timedelta(seconds=10))
     assert counter.calls == count, f"ran {counter.calls} of {count}"
     if enabled:
@@ -298,15 +309,16 @@ def tracking_mode(
     else:
         assert not client.exists(keys.status(events[-1].event_id)), "tracking off writes none"
     client.flushdb()
+    declare_routes(client, keys, processor)
 
     events = [BenchEvent(value=i) for i in range(count)]
     gc.collect()
-    client.config_resetstat()
+    cpu = server_cpu(client)
     started = time.perf_counter()
     for i in range(0, count, batch):
         bus.publish_all(events[i : i + batch])
     publish_all = count / (time.perf_counter() - started)
-    publish_all_us = server_us(client) / count
+    publish_all_us = (server_cpu(client) - cpu) * 1e6 / count
     assert client.llen(keys.queue(QUEUE)) == count
     client.flushdb()
     return Mode(publish, publish_all, drain, publish_us, publish_all_us, drain_us)
@@ -356,7 +368,7 @@ def main() -> None:
             print(
                 f"  {level.waiting:>9,} waiting: median {level.median_ms:6.3f} ms  "
                 f"p99 {level.p99_ms:6.3f} ms  ratio to 10: {ratio:5.2f}x  "
-                f"Redis: {level.commands:.0f} commands, {level.server_us:4.1f} us per call"
+                f"Redis: {level.commands:.0f} commands, {level.server_us:4.1f} us CPU per call"
             )
             print(f"      filled with {level.fill}")
         worst = max(level.median_ms / base.median_ms for level in levels)
@@ -404,7 +416,7 @@ def main() -> None:
         on_us, off_us = med(cost, True), med(cost, False)
         print(
             f"  {name:<31} tracked {on:>7,.0f}/s  untracked {off:>7,.0f}/s  "
-            f"ratio {on / off:4.2f}x | Redis server time per event: tracked {on_us:5.1f} us, "
+            f"ratio {on / off:4.2f}x | Redis CPU per event: tracked {on_us:5.1f} us, "
             f"untracked {off_us:5.1f} us, ratio {on_us / off_us:4.2f}x"
         )
         print(
