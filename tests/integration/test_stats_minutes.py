@@ -9,6 +9,7 @@ import pytest
 
 from hexbus.adapters.clocks import VirtualClock
 from hexbus.adapters.dramatiq import DramatiqEventBus, handler_queues
+from hexbus.adapters.dramatiq.keys import minute_fields
 from hexbus.adapters.dramatiq.maintenance import Maintenance
 from hexbus.adapters.dramatiq.monitor import RedisQueueMonitor
 from hexbus.adapters.dramatiq.tracking import minute_of
@@ -70,6 +71,9 @@ def test_the_workers_count_each_minutes_work_in_the_queues_stats_hash(wired) -> 
     minutes = {int(name.split(":")[0]) for name in fields if ":" in name}
     now = minute_of(monitor._clock.now())
     assert minutes <= {now - 1, now}, "counted in the minute they happened"
+    spelled = {field for m in minutes for field in minute_fields(m)}
+    written = {name for name in fields if ":" in name}
+    assert written <= spelled, "the writers spell the fields as keys.py names them"
     assert fields["dead"] == 1, "the standing counter beside the minutes"
     stray = list(bus.client.scan_iter(match=f"{bus.keys.stats('work')}:*"))
     assert stray == [], "no key per minute any more"

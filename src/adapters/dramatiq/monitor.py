@@ -70,6 +70,7 @@ class RedisQueueMonitor:
             keys.stats_template,
             keys.acks_template,
         ]
+        self._window: tuple[tuple[int, int], list[str | int]] = ((0, 0), [])
 
     # --- status -----------------------------------------------------------------------------
 
@@ -207,16 +208,14 @@ class RedisQueueMonitor:
         """
         window = self.tracking.window
         minutes = max(int(window.total_seconds() // 60), 1)
-        current = minute_of(self._clock.now())
         horizon = epoch_ms(self._clock.now() - self._heartbeat_timeout)
         flat: list[Any] = self._scripts.queue_stats(
             keys=[self._keys.queues, self._keys.heartbeats, self._keys.paused],
-            # Beside the queues the workers announced, those this process's handlers use.
             args=[
                 horizon,
-                current - minutes + 1,
-                current,
                 *self._stats_templates,
+                *self._window_minutes(minutes),
+                # Beside the queues the workers announced, those this process's handlers use.
                 *{queue_for(spec) for spec in self._processor},
             ],
         )
@@ -246,6 +245,17 @@ class RedisQueueMonitor:
             if problem:
                 log.warning("counts of queue %s could not be read: %s", queue.decode(), problem)
         return stats
+
+    def _window_minutes(self, minutes: int) -> list[str | int]:
+        """The window's length in minutes, then its minutes as text, oldest first: the script
+        would pay more to turn them into text than for its reads (made once a minute)."""
+        current = minute_of(self._clock.now())
+        cached = self._window  # read once: another thread may replace it meanwhile
+        if cached[0] != (current, minutes):
+            spelled = [str(m) for m in range(current - minutes + 1, current + 1)]
+            cached = ((current, minutes), [minutes, *spelled])
+            self._window = cached
+        return cached[1]
 
     @translated
     def unrouted(self) -> list[UnroutedStats]:

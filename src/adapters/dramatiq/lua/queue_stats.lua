@@ -2,10 +2,12 @@
 --
 -- KEYS[1] {ns}:queues, KEYS[2] {ns}:__heartbeats__, KEYS[3] {ns}:paused
 -- ARGV[1] the live horizon, ms: a broker whose heartbeat is older is dead and not counted
--- ARGV[2] the first minute of the window, ARGV[3] the last (epoch seconds // 60)
--- ARGV[4] .. ARGV[6] key templates (keys.py): a queue's list and its stats with <queue>, an
+-- ARGV[2] .. ARGV[4] key templates (keys.py): a queue's list and its stats with <queue>, an
 --         acks set with <broker> and <queue>
--- ARGV[7..] queues the caller knows of besides those the workers announced
+-- ARGV[5] n, the minutes of the window: then ARGV[6..5+n], each minute (epoch seconds // 60),
+--         as text: Lua turns a number into text slowly, and the window's 15 would cost more
+--         than all the reads of the call
+-- ARGV[6+n..] queues the caller knows of besides those the workers announced
 --
 -- Returns, for every queue in name order, ten values: name, waiting, scheduled, dead, paused
 -- (0/1), succeeded, failed, duration ms (the last three summed over the window), running (in
@@ -24,9 +26,19 @@ local function filler(template, hole)
   local head, tail = string.sub(template, 1, at - 1), string.sub(template, at + #hole)
   return function(value) return head .. value .. tail end
 end
-local queue_key = filler(ARGV[4], '<queue>')
-local counters_key = filler(ARGV[5], '<queue>')
-local acks_of = filler(ARGV[6], '<broker>')
+local queue_key = filler(ARGV[2], '<queue>')
+local counters_key = filler(ARGV[3], '<queue>')
+local acks_of = filler(ARGV[4], '<broker>')
+local window = tonumber(ARGV[5])
+-- The fields of one HMGET of a queue's stats: its two counters, then three per minute of the
+-- window, named as keys.py's minute_fields names them.
+local fields = {'scheduled', 'dead'}
+for i = 6, 5 + window do
+  local minute = ARGV[i]
+  fields[#fields + 1] = minute .. ':succeeded'
+  fields[#fields + 1] = minute .. ':failed'
+  fields[#fields + 1] = minute .. ':duration_ms'
+end
 local function read(problems, command, key, ...)
   local reply = redis.pcall(command, key, ...)
   if type(reply) == 'table' and reply['err'] then
@@ -40,7 +52,7 @@ local names = {}
 for _, queue in ipairs(read(shared, 'SMEMBERS', KEYS[1]) or {}) do
   names[queue] = true
 end
-for i = 7, #ARGV do
+for i = 6 + window, #ARGV do
   names[ARGV[i]] = true
 end
 local queues = {}
@@ -49,14 +61,6 @@ for queue in pairs(names) do
 end
 table.sort(queues)
 local brokers = read(shared, 'ZRANGEBYSCORE', KEYS[2], ARGV[1], '+inf') or {}
-local first, last = tonumber(ARGV[2]), tonumber(ARGV[3])
--- The fields of one HMGET of a queue's stats: its two counters, then three per minute.
-local fields = {'scheduled', 'dead'}
-for minute = first, last do
-  fields[#fields + 1] = minute .. ':succeeded'
-  fields[#fields + 1] = minute .. ':failed'
-  fields[#fields + 1] = minute .. ':duration_ms'
-end
 local result = {}
 for _, queue in ipairs(queues) do
   local problems = {}
