@@ -188,10 +188,15 @@ def schedule_pipelined(bus: DramatiqEventBus, events: Sequence[Reminder], batch:
     """Schedule 24 h ahead in pipelined batches; returns events/s. ``publish_all`` takes no
     ``delay=``, so this uses the bus's own prepare/pipeline steps: the same script, one round
     trip per batch."""
+    plan = bus.plan
     started = time.perf_counter()
     for i in range(0, len(events), batch):
-        calls = [bus._prepare(e, bus._due_at(DAY, None)) for e in events[i : i + batch]]
-        assert all(bus._run_pipeline(calls))
+        due, table = plan.due_at(DAY, None), bus._table.current()
+        calls = [
+            plan.prepare(e, plan.envelope(e), due, table, plan.token())
+            for e in events[i : i + batch]
+        ]
+        assert all(reply == 1 for reply in bus._run_pipeline(calls))
     return len(events) / (time.perf_counter() - started)
 
 
