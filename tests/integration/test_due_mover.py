@@ -7,6 +7,7 @@ time, not because it polled.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ import pytest
 import redis
 
 from hexbus import DomainEvent, DomainEventsProcessor
+from hexbus.adapters.clocks import VirtualClock
 from hexbus.adapters.dramatiq import DramatiqEventBus, RedisKeys
 from hexbus.adapters.dramatiq.maintenance import Maintenance, MaintenanceTimings
 from hexbus.adapters.dramatiq.routes import Declaration, RedisRoutes
@@ -105,6 +107,48 @@ def test_a_due_burst_larger_than_a_batch_moves_at_once(setup: Setup) -> None:
         setup.bus.publish(Timer(label=f"b{i}"), at=due)
     setup.maintenance.start_mover()
     wait_for(lambda: setup.waiting() == pipe_size, timeout=10, what="the whole burst moved")
+
+
+def test_one_move_of_more_entries_than_a_chunk_keeps_order_counts_and_statuses(
+    setup: Setup,
+) -> None:
+    """move_due.lua writes what its entries share once per call, in chunks of 1,000: a call
+    of 2,500 moves every entry once, in due order, with its status and counts."""
+    clock = VirtualClock(datetime.now(UTC))
+    bus = DramatiqEventBus(setup.bus.processor, setup.client, keys=setup.keys, clock=clock)
+    big = Maintenance(
+        setup.client,
+        setup.keys,
+        broker_id="big",
+        queues=[QUEUE],
+        timings=MaintenanceTimings(move_interval=timedelta(minutes=1), move_batch=2_500),
+        clock=clock,
+    )
+    start = clock.now() + timedelta(hours=1)
+    timers = [Timer(label=f"c{i}") for i in range(2_500)]
+    for i, timer in enumerate(timers):
+        bus.publish(timer, at=start + timedelta(milliseconds=i))
+    stats = setup.keys.stats(QUEUE)
+    assert int(setup.client.hget(stats, "scheduled") or 0) == 2_500
+    clock.advance(timedelta(hours=2))
+    setup.client.config_resetstat()
+    assert big.move_due() == 2_500
+    counted = setup.client.info("commandstats")
+    inside = sum(v["calls"] for k, v in counted.items() if k != "cmdstat_evalsha")
+    assert inside <= 6 * 2_500, f"{inside / 2_500:.1f} Redis calls per moved entry"
+    assert setup.waiting() == 2_500
+    assert int(setup.client.zcard(setup.keys.schedule)) == 0
+    assert int(setup.client.hlen(setup.keys.schedule_items)) == 0
+    assert int(setup.client.hget(stats, "scheduled") or 0) == 0
+    ids = [i.decode() for i in setup.client.lrange(setup.keys.queue(QUEUE), 0, -1)]
+    bodies = setup.client.hmget(setup.keys.messages(QUEUE), ids)
+    labels = [json.loads(b)["args"][1]["payload"]["label"] for b in bodies]
+    assert labels == [t.label for t in timers], "in due order, each once"
+    status = setup.client.hgetall(setup.keys.status(timers[-1].event_id))
+    assert status[b"it.tick|s"] == b"queued"
+    assert status[b"it.tick|a"] == b"0"
+    assert status[b"_handlers"] == b"it.tick"
+    assert setup.client.pttl(setup.keys.status(timers[-1].event_id)) > 0
 
 
 def test_stopping_ends_a_sleeping_mover_promptly(setup: Setup) -> None:

@@ -30,6 +30,12 @@
 -- 0015) is routed now, to the routes its type has in KEYS[3] by then; if still none, it is
 -- kept for a later subscriber when its header says so ('r'), as publish_unrouted.lua keeps
 -- an immediate one (it was counted as unrouted when published).
+-- Why so few calls per entry: a burst of due entries is moved by this script, and Redis
+-- runs nothing else meanwhile. Inside a script each redis.call costs more than its command,
+-- so what the entries of a call share is written once at the end (each list's RPUSH of the
+-- ids moved, each stats counter's decrement, one ZREM and one HDEL of the entries taken), a
+-- new event's status record is one HSET, and keys and messages are made by concatenation,
+-- not gsub (ADR 0019).
 local function fill(template, values)
   return (string.gsub(template, '<([%a_]+)>', values))
 end
@@ -59,6 +65,47 @@ local function usable(key, want)
   local found = redis.call('TYPE', key)['ok']
   return found == 'none' or found == want, found
 end
+-- A template with one hole, as a function of the hole's value: concatenation, which costs a
+-- fraction of gsub, for the keys every entry needs.
+local function filler(template, hole)
+  local at = string.find(template, hole, 1, true)
+  local head, tail = string.sub(template, 1, at - 1), string.sub(template, at + #hole)
+  return function(value) return head .. value .. tail end
+end
+local status_of = filler(ARGV[9], '<event>')
+-- The message template split at its holes once per call: every message is then one
+-- table.concat of its pieces and values, instead of a gsub over the template.
+local pieces, holes = {}, {}
+do
+  local at = 1
+  for before, name, after in string.gmatch(ARGV[4], '()<([%a_]+)>()') do
+    pieces[#pieces + 1] = string.sub(ARGV[4], at, before - 1)
+    holes[#holes + 1] = name
+    at = after
+  end
+  pieces[#pieces + 1] = string.sub(ARGV[4], at)
+end
+local function message(values)
+  local out = {}
+  for i, name in ipairs(holes) do
+    out[2 * i - 1] = pieces[i]
+    out[2 * i] = values[name]
+  end
+  out[#out + 1] = pieces[#pieces]
+  return table.concat(out)
+end
+-- A queue's keys, made once per call: its list, message hash, doorbell and stats.
+local queue_keys = {}
+local function keys_of(queue)
+  local found = queue_keys[queue]
+  if not found then
+    local named = {queue = queue}
+    found = {fill(ARGV[5], named), fill(ARGV[6], named), fill(ARGV[7], named),
+      fill(ARGV[8], named)}
+    queue_keys[queue] = found
+  end
+  return found
+end
 -- A queue's keys are checked once per call (this script writes them only with their own
 -- types, so an answer holds until it returns): false when usable, else what is wrong.
 local queue_problems = {}
@@ -66,12 +113,11 @@ local function queue_problem(queue)
   local problem = queue_problems[queue]
   if problem == nil then
     problem = false
-    local named = {queue = queue}
-    for _, pair in ipairs({{ARGV[5], 'list'}, {ARGV[6], 'hash'}, {ARGV[7], 'list'}}) do
-      local key = fill(pair[1], named)
-      local ok, found = usable(key, pair[2])
+    local keys = keys_of(queue)
+    for _, pair in ipairs({{keys[1], 'list'}, {keys[2], 'hash'}, {keys[3], 'list'}}) do
+      local ok, found = usable(pair[1], pair[2])
       if not ok then
-        problem = key .. ' is a ' .. found .. ', not a ' .. pair[2]
+        problem = pair[1] .. ' is a ' .. found .. ', not a ' .. pair[2]
         break
       end
     end
@@ -90,7 +136,7 @@ local function blocked(handlers)
 end
 local counters_usable = {}
 local function counters_of(queue)
-  local key = fill(ARGV[8], {queue = queue})
+  local key = keys_of(queue)[4]
   local ok = counters_usable[key]
   if ok == nil then
     ok = usable(key, 'hash')
@@ -98,10 +144,22 @@ local function counters_of(queue)
   end
   return ok and key or nil
 end
--- Doorbell tokens owed per queue, rung once at the end (as many as one RPUSH per message
--- followed by LTRIM to the last 16 would leave).
+-- Writes shared by the entries of this call, made once at the end, by key in the order
+-- first met: the ids pushed on each queue's list (in the order moved), each stats counter's
+-- decrement, and the entries taken off the schedule. Doorbell tokens owed per queue are rung
+-- once at the end too (as many as one RPUSH per message followed by LTRIM to the last 16
+-- would leave).
+local pushed, lists = {}, {}
+local scheduled, counters_met = {}, {}
+local taken = {}
 local rings = {}
 local rung = {}
+-- unpack takes a few thousand values at most: long lists go in chunks.
+local function chunked(command, key, values)
+  for first = 1, #values, 1000 do
+    redis.call(command, key, unpack(values, first, math.min(first + 999, #values)))
+  end
+end
 local now = ARGV[1]
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, ARGV[2])
 local result = {#due}
@@ -124,8 +182,9 @@ for _, entry in ipairs(due) do
   if item then
     local envelope = string.sub(item, newline + 1)
     local event = header['e']
-    local status = fill(ARGV[9], {event = event})
+    local status = status_of(event)
     local track = header['k'] == 1
+    local new_event = header['n'] == 1
     local unrouted = header['u'] == 1
     local handlers = header['h']
     if unrouted then
@@ -153,15 +212,25 @@ for _, entry in ipairs(due) do
         end
       end
     end
-    local names = {}
+    -- Whether this entry's status is written: a new event's record is created (one HSET
+    -- with its header and every handler's fields), a retry's only updated if it still exists.
+    local tracked = track and #handlers > 0 and usable(status, 'hash')
+      and (new_event or redis.call('EXISTS', status) == 1)
+    local names, fields = {}, {}
     for i, h in ipairs(handlers) do
       local queue, handler, attempt = h[1], h[2], h[3]
       local id = entry .. '.' .. i
-      local body = fill(ARGV[4], {queue = queue, handler = handler, envelope = envelope,
-        id = id, attempt = attempt, event = event, now = now})
-      local named = {queue = queue}
-      redis.call('HSET', fill(ARGV[6], named), id, body)
-      redis.call('RPUSH', fill(ARGV[5], named), id)
+      local body = message({queue = queue, handler = handler, envelope = envelope, id = id,
+        attempt = attempt, event = event, now = now})
+      local keys = keys_of(queue)
+      redis.call('HSET', keys[2], id, body)
+      local ids = pushed[keys[1]]
+      if not ids then
+        ids = {}
+        pushed[keys[1]] = ids
+        lists[#lists + 1] = keys[1]
+      end
+      ids[#ids + 1] = id
       if not rings[queue] then
         rung[#rung + 1] = queue
         rings[queue] = 0
@@ -169,30 +238,48 @@ for _, entry in ipairs(due) do
       rings[queue] = math.min(rings[queue] + 1, 16)
       local counters = not unrouted and counters_of(queue)
       if counters then
-        redis.call('HINCRBY', counters, 'scheduled', -1)
+        if not scheduled[counters] then
+          scheduled[counters] = 0
+          counters_met[#counters_met + 1] = counters
+        end
+        scheduled[counters] = scheduled[counters] - 1
       end
       names[i] = handler
-      if track and usable(status, 'hash') and
-          (header['n'] == 1 or redis.call('EXISTS', status) == 1) then
-        redis.call('HSET', status, handler .. '|s', 'queued', handler .. '|u', now)
-        if header['n'] == 1 then
-          redis.call('HSET', status, handler .. '|a', '0')
-        end
+      fields[#fields + 1] = handler .. '|s'
+      fields[#fields + 1] = 'queued'
+      fields[#fields + 1] = handler .. '|u'
+      fields[#fields + 1] = now
+      if new_event then
+        fields[#fields + 1] = handler .. '|a'
+        fields[#fields + 1] = '0'
       end
     end
-    if track and header['n'] == 1 and #names > 0 and usable(status, 'hash') then
-      redis.call('HSET', status, '_type', header['t'], '_published', header['p'], '_due', now,
-        '_handlers', table.concat(names, ','))
-      redis.call('PEXPIRE', status, ARGV[3])
+    if tracked then
+      if new_event then
+        redis.call('HSET', status, '_type', header['t'], '_published', header['p'], '_due',
+          now, '_handlers', table.concat(names, ','), unpack(fields))
+        redis.call('PEXPIRE', status, ARGV[3])
+      else
+        redis.call('HSET', status, unpack(fields))
+      end
     end
   end
   if not problem then
-    redis.call('ZREM', KEYS[1], entry)
-    redis.call('HDEL', KEYS[2], entry)
+    taken[#taken + 1] = entry
   end
 end
+for _, list in ipairs(lists) do
+  chunked('RPUSH', list, pushed[list])
+end
+for _, counters in ipairs(counters_met) do
+  redis.call('HINCRBY', counters, 'scheduled', scheduled[counters])
+end
+if #taken > 0 then
+  chunked('ZREM', KEYS[1], taken)
+  chunked('HDEL', KEYS[2], taken)
+end
 for _, queue in ipairs(rung) do
-  local wake = fill(ARGV[7], {queue = queue})
+  local wake = keys_of(queue)[3]
   local tokens = {}
   for t = 1, rings[queue] do
     tokens[t] = '1'
