@@ -7,12 +7,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import redis
 
-from hexbus.adapters.dramatiq import RedisKeys
+from hexbus.adapters.dramatiq import DramatiqEventBus, RedisKeys, handler_queues
+from hexbus.adapters.dramatiq.monitor import RedisQueueMonitor
+from hexbus.container import create_container
+from hexbus.testing.dramatiq_harness import declare_routes
+
+from .apps import register
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -97,3 +103,23 @@ def wait_for_routes(
         timeout=timeout,
         what=f"workers to declare the routes of {sorted(handlers)}",
     )
+
+
+@pytest.fixture
+def wired(worker_env: dict[str, str]):  # type: ignore[no-untyped-def]
+    """A bus, a monitor and a worker runtime (not started) on the test's Redis, for the
+    integration apps' handlers (every queue but \"slow\" served)."""
+    container = create_container(worker_env)
+    register(container)
+    bus = container.event_bus()
+    monitor = container.monitor()
+    assert isinstance(bus, DramatiqEventBus)
+    assert isinstance(monitor, RedisQueueMonitor)
+    runtime = container.worker_runtime(
+        queues=[q for q in handler_queues(container.processor()) if q != "slow"], threads=2
+    )
+    # Every handler's route is declared, as by workers serving them all ("slow" by one that
+    # takes nothing here), so what is published before the runtime starts waits in queues.
+    declare_routes(container.redis_client(), container.redis_keys(), container.processor())
+    yield bus, monitor, runtime
+    runtime.stop(timedelta(seconds=5))

@@ -7,34 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from hexbus.adapters.dramatiq import DramatiqEventBus, handler_queues
-from hexbus.adapters.dramatiq.monitor import RedisQueueMonitor
-from hexbus.container import create_container
 from hexbus.ports.monitoring import HandlerState
-from hexbus.testing.dramatiq_harness import declare_routes
 
-from .apps import Job, register
+from .apps import Job
 from .conftest import wait_for
 
 pytestmark = pytest.mark.redis
-
-
-@pytest.fixture
-def wired(worker_env: dict[str, str]):  # type: ignore[no-untyped-def]
-    container = create_container(worker_env)
-    register(container)
-    bus = container.event_bus()
-    monitor = container.monitor()
-    assert isinstance(bus, DramatiqEventBus)
-    assert isinstance(monitor, RedisQueueMonitor)
-    runtime = container.worker_runtime(
-        queues=[q for q in handler_queues(container.processor()) if q != "slow"], threads=2
-    )
-    # Every handler's route is declared, as by workers serving them all ("slow" by one that
-    # takes nothing here), so what is published before the runtime starts waits in queues.
-    declare_routes(container.redis_client(), container.redis_keys(), container.processor())
-    yield bus, monitor, runtime
-    runtime.stop(timedelta(seconds=5))
 
 
 def test_status_follows_each_handler_from_queued_to_succeeded_or_dead(wired) -> None:  # type: ignore[no-untyped-def]

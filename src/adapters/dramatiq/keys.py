@@ -79,17 +79,6 @@ TYPE_HOLE: Final = "<type>"
 """Where an event type goes in a key template."""
 
 
-MINUTE_COUNTS: Final = ("succeeded", "failed", "dead", "duration_ms")
-"""What a queue's stats count per minute; the stats window sums all but ``dead``, which it
-reads from the standing counter."""
-
-
-def minute_fields(minute: int) -> tuple[str, ...]:
-    """The fields of a queue's stats (:meth:`RedisKeys.stats`) holding its work in
-    ``minute`` (epoch seconds // 60), as the scripts spell them: ``{minute}:{count}``."""
-    return tuple(f"{minute}:{count}" for count in MINUTE_COUNTS)
-
-
 def _no_holes(instance: object, attribute: object, namespace: str) -> None:
     if "<" in namespace or ">" in namespace:
         raise ValueError(f"a namespace cannot contain '<' or '>' (key templates): {namespace!r}")

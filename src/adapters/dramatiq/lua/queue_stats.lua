@@ -31,7 +31,7 @@ local counters_key = filler(ARGV[3], '<queue>')
 local acks_of = filler(ARGV[4], '<broker>')
 local window = tonumber(ARGV[5])
 -- The fields of one HMGET of a queue's stats: its two counters, then three per minute of the
--- window, named as keys.py's minute_fields names them.
+-- window, named as keys.py's table names them.
 local fields = {'scheduled', 'dead'}
 for i = 6, 5 + window do
   local minute = ARGV[i]
