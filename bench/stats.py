@@ -14,10 +14,12 @@ Starts its own redis-server (never the shared one). One no-op handler on one que
    ``build_message``) but without the per-event dedup and status keys, which stats never
    reads: publishing a million would take most of the time budget and ~1.1 GB. Then C calls per
    level, interleaved (one call per level in turn, so load from elsewhere on the machine falls
-   on every level alike); median and p99. Baseline: the 10-event median; goal: every level
-   within 1.5x of it (the port promises stats never scan). Beside the client-side times, Redis
-   commands (INFO commandstats) and Redis CPU (INFO cpu) per call, over up to 1,000 further
-   calls of each level alone, show the server's share without the client's scheduling noise.
+   on every level alike); median and p99. In the same loop, a bare PING through a redis-py
+   pool and on a connection of its own: the round trip every call pays. Baseline: the
+   10-event median; goal: every level within 1.5x of it (the port promises stats never scan).
+   Beside the client-side times, Redis commands (INFO commandstats) and Redis CPU (INFO cpu)
+   per call, over up to 1,000 further calls of each level alone, show the server's share
+   without the client's scheduling noise.
 2. Status tracking cost. N events published one by one (``publish``), drained by a
    ``WorkerRuntime`` with T threads in this process (timed from ``start()`` until the handler
    ran N times and no message is left unacked), then N more published with ``publish_all`` in
@@ -194,24 +196,35 @@ def fill(url: str, client: redis.Redis, target: int, batch: int) -> tuple[RedisQ
     return monitor, how
 
 
-def stats_latency(url: str, client: redis.Redis, calls: int, batch: int) -> tuple[list[Level], int]:
+def stats_latency(
+    url: str, client: redis.Redis, calls: int, batch: int
+) -> tuple[list[Level], dict[str, float], int]:
     """Every level in its own namespace of one server, the timed calls interleaved (one call
-    per level in turn), so load from elsewhere on the machine falls on all levels alike."""
+    per level in turn), so load from elsewhere on the machine falls on all levels alike.
+    Interleaved with them, the floors: a bare PING through a redis-py pool and on a
+    connection of its own (as the stats call has, ADR 0019), each call's median in ms."""
     client.flushdb()
     filled = [fill(url, client, target, batch) for target in LEVELS]
     used = int(client.info("memory")["used_memory"])
-    samples: list[list[float]] = [[] for _ in LEVELS]
-    for monitor, _ in filled:
+    own = redis.Redis(connection_pool=connect(url).connection_pool, single_connection_client=True)
+    timed_calls: list[Callable[[], object]] = [monitor.queue_stats for monitor, _ in filled]
+    timed_calls += [connect(url).ping, own.ping]
+    samples: list[list[float]] = [[] for _ in timed_calls]
+    for call in timed_calls:
         for _ in range(20):
-            monitor.queue_stats()
+            call()
     gc.collect()
     for _ in range(calls):
-        for index, (monitor, _) in enumerate(filled):
+        for index, call in enumerate(timed_calls):
             started = time.perf_counter()
-            monitor.queue_stats()
+            call()
             samples[index].append((time.perf_counter() - started) * 1000)
+    floors = {
+        "PING, pooled": statistics.median(samples[-2]),
+        "PING, own connection": statistics.median(samples[-1]),
+    }
     levels = []
-    for target, (monitor, how), timed in zip(LEVELS, filled, samples, strict=True):
+    for target, (monitor, how), timed in zip(LEVELS, filled, samples[: len(LEVELS)], strict=True):
         commands, server_us = server_cost(monitor, client, min(calls, 1_000))
         levels.append(
             Level(
@@ -224,7 +237,7 @@ def stats_latency(url: str, client: redis.Redis, calls: int, batch: int) -> tupl
             )
         )
     client.flushdb()
-    return levels, used
+    return levels, floors, used
 
 
 # --- 2. status tracking cost -------------------------------------------------------------------
@@ -355,7 +368,7 @@ def main() -> None:
             f"{metadata.version('redis')}; 1 queue, 1 no-op handler"
         )
 
-        levels, used = stats_latency(server.url, client, args.calls, args.batch)
+        levels, floors, used = stats_latency(server.url, client, args.calls, args.batch)
         base = levels[0]
         print()
         print(
@@ -371,6 +384,10 @@ def main() -> None:
                 f"Redis: {level.commands:.0f} commands, {level.server_us:4.1f} us CPU per call"
             )
             print(f"      filled with {level.fill}")
+        print(
+            "  the round trip beneath them, in the same loop: "
+            + ", ".join(f"{name} median {ms:.3f} ms" for name, ms in floors.items())
+        )
         worst = max(level.median_ms / base.median_ms for level in levels)
         verdict = "met" if worst <= GOAL_FLAT else "NOT met"
         print(f"  goal flat (every level <= {GOAL_FLAT}x the 10-event median): {verdict}")

@@ -79,6 +79,16 @@ TYPE_HOLE: Final = "<type>"
 """Where an event type goes in a key template."""
 
 
+def stats_fields(minutes: range) -> list[str]:
+    """The fields of a queue's stats hash (:meth:`RedisKeys.stats`) that a stats call reads:
+    its two counters, then each minute's succeeded, failed and duration_ms, oldest first
+    (``queue_stats.lua`` sums them in threes). The scripts that count write the same names."""
+    fields = ["scheduled", "dead"]
+    for minute in minutes:
+        fields += [f"{minute}:succeeded", f"{minute}:failed", f"{minute}:duration_ms"]
+    return fields
+
+
 def _no_holes(instance: object, attribute: object, namespace: str) -> None:
     if "<" in namespace or ">" in namespace:
         raise ValueError(f"a namespace cannot contain '<' or '>' (key templates): {namespace!r}")

@@ -27,9 +27,9 @@ from ...ports.monitoring import (
     UnroutedStats,
 )
 from ..clocks import SystemClock
-from .connection import translated
+from .connection import DedicatedConnection, translated
 from .dead_letters import RedisDeadLetters
-from .keys import RedisKeys
+from .keys import RedisKeys, stats_fields
 from .messages import queue_for
 from .millis import epoch_ms
 from .routes import RedisRoutes
@@ -65,6 +65,7 @@ class RedisQueueMonitor:
             client, keys, clock=self._clock, heartbeat_timeout=heartbeat_timeout
         )
         self._scripts = Scripts.register(client)
+        self._stats_client = DedicatedConnection(client)
         self._stats_templates: list[str] = [
             keys.queue_template,
             keys.stats_template,
@@ -214,10 +215,11 @@ class RedisQueueMonitor:
             args=[
                 horizon,
                 *self._stats_templates,
-                *self._window_minutes(minutes),
+                *self._window_fields(minutes),
                 # Beside the queues the workers announced, those this process's handlers use.
                 *{queue_for(spec) for spec in self._processor},
             ],
+            client=self._stats_client(),
         )
         stats = []
         for at in range(0, len(flat), 10):
@@ -246,14 +248,15 @@ class RedisQueueMonitor:
                 log.warning("counts of queue %s could not be read: %s", queue.decode(), problem)
         return stats
 
-    def _window_minutes(self, minutes: int) -> list[str | int]:
-        """The window's length in minutes, then its minutes as text, oldest first: the script
-        would pay more to turn them into text than for its reads (made once a minute)."""
+    def _window_fields(self, minutes: int) -> list[str | int]:
+        """The number of stats fields a call reads, then the fields (:func:`stats_fields`):
+        spelled here, once a minute, because the script would pay more to make them than for
+        all its reads."""
         current = minute_of(self._clock.now())
         cached = self._window  # read once: another thread may replace it meanwhile
         if cached[0] != (current, minutes):
-            spelled = [str(m) for m in range(current - minutes + 1, current + 1)]
-            cached = ((current, minutes), [minutes, *spelled])
+            fields = stats_fields(range(current - minutes + 1, current + 1))
+            cached = ((current, minutes), [len(fields), *fields])
             self._window = cached
         return cached[1]
 
