@@ -109,7 +109,8 @@ class DueMover:
             _close(listener)
 
     def _listen(self) -> PubSub:
-        listener: PubSub = self._client.pubsub(  # type: ignore[no-untyped-call]
+        # redis-py annotates pubsub() from 8.2 on; before, it is an untyped call.
+        listener: PubSub = self._client.pubsub(  # type: ignore[no-untyped-call, unused-ignore]
             ignore_subscribe_messages=True
         )
         listener.subscribe(self._keys.schedule_wake)
