@@ -5,6 +5,7 @@ running and then succeeded, and the start counts are cleared."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import redis
 
 from hexbus import DomainEvent, DomainEventsProcessor
 from hexbus.adapters.dramatiq import DramatiqEventBus, RedisKeys, WorkerRuntime
+from hexbus.adapters.dramatiq.fetcher import QueueFetcher
 from hexbus.adapters.dramatiq.monitor import RedisQueueMonitor
 from hexbus.ports.monitoring import HandlerState
 from hexbus.testing.dramatiq_harness import declare_routes
@@ -161,3 +163,98 @@ def test_an_idle_worker_goes_on_after_redis_lost_its_scripts(
         world.bus.publish(Tick(n=2))
         wait_for(lambda: world.runs == [1, 2] and world.settled(), timeout=10, what="the next")
     assert not [r for r in caplog.records if "cannot be consumed" in r.getMessage()]
+
+
+# --- fetch.lua starts what it takes (ADR 0019) -----------------------------------------------
+
+
+def _fetcher(world: World) -> tuple[WorkerRuntime, QueueFetcher]:
+    """A runtime's parts, not started, and a fetcher of "ticks" over them."""
+    runtime = WorkerRuntime(
+        processor=world.processor,
+        client=world.client,
+        queues=("ticks",),
+        threads=4,
+        keys=world.keys,
+    )
+    return runtime, QueueFetcher(runtime.broker, runtime.settlement, "ticks")
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _evalsha_calls(client: redis.Redis) -> int:
+    return int(client.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0))
+
+
+def test_the_fetch_starts_what_it_takes_so_a_batch_needs_no_start_call(world: World) -> None:
+    events = [Tick(n=i) for i in range(3)]
+    world.bus.publish_all(events)
+    runtime, fetcher = _fetcher(world)
+    fetcher.prepare()  # the reconcile every first fetch makes, a call of its own
+    world.client.config_resetstat()
+    taken, items = fetcher.fetch(10, _now_ms())
+    assert (len(taken), items) == (3, 3)
+    runtime.settlement.start_all(taken)
+    assert _evalsha_calls(world.client) == 1, "one fetch.lua, and start.lua not at all"
+    runs = world.client.hgetall(world.keys.runs("ticks"))
+    assert runs == {item.redis_id.encode(): b"1" for item in taken}, "each start counted once"
+    for event in events:
+        status = world.monitor.event_status(event.event_id)
+        assert status is not None
+        tick = next(h for h in status.handlers if h.handler == "it.tick")
+        assert tick.state is HandlerState.RUNNING
+        assert {h.handler for h in status.handlers} == {"it.tick", "it.tock"}
+
+
+def test_a_body_the_fetch_started_and_the_worker_refuses_is_dead_with_its_status(
+    world: World,
+) -> None:
+    """fetch.lua reads less of a body than the worker does: a body with a field a Dramatiq
+    message does not have is started by the script, then refused by the worker; its dead
+    letter says why, its handler's status says dead, its start count is gone."""
+    event = Tick(n=1)
+    world.bus.publish(event)
+    redis_id = world.client.lindex(world.keys.queue("ticks"), 0)
+    assert redis_id is not None
+    messages = world.keys.messages("ticks")
+    body = json.loads(world.client.hget(messages, redis_id))  # type: ignore[arg-type]
+    body["extra"] = 1
+    world.client.hset(messages, redis_id, json.dumps(body))  # type: ignore[arg-type]
+    _, fetcher = _fetcher(world)
+    taken, items = fetcher.fetch(10, _now_ms())
+    assert (taken, items) == ([], 1)
+    letters = world.bus.dead_letters.list().items
+    assert [letter.error for letter in letters] == [
+        "its body has 1 field(s) a Dramatiq message does not have"
+    ]
+    status = world.monitor.event_status(event.event_id)
+    assert status is not None
+    tick = next(h for h in status.handlers if h.handler == "it.tick")
+    assert tick.state is HandlerState.DEAD
+    assert world.client.hlen(world.keys.runs("ticks")) == 0
+    assert world.settled()
+
+
+def test_a_fetch_whose_reply_was_lost_goes_back_with_its_starts_undone(world: World) -> None:
+    """Ids a fetch took and started whose reply never came (a dropped connection) go back
+    to the queue at the next fetch's reconcile, and that start is no worker death: the start
+    count is as it was before, deaths that did happen kept."""
+    world.bus.publish_all([Tick(n=i) for i in range(2)])
+    first, second = (i.decode() for i in world.client.lrange(world.keys.queue("ticks"), 0, -1))
+    runs = world.keys.runs("ticks")
+    world.client.hset(runs, second, 2)  # two worker deaths running it already
+    _, fetcher = _fetcher(world)
+    fetcher.prepare()
+    fetcher.call(10, _now_ms())  # the reply is lost: nothing of it is read or held
+    assert world.client.hgetall(runs) == {first.encode(): b"1", second.encode(): b"3"}
+    fetcher.lost_connection()
+    fetcher.prepare()
+    assert sorted(world.client.lrange(world.keys.queue("ticks"), 0, -1)) == sorted(
+        [first.encode(), second.encode()]
+    ), "both back in the queue"
+    assert world.client.hgetall(runs) == {second.encode(): b"2"}
+    taken, _ = fetcher.fetch(10, _now_ms())
+    assert sorted(item.redis_id for item in taken) == sorted([first, second])
+    assert world.client.hgetall(runs) == {first.encode(): b"1", second.encode(): b"3"}

@@ -99,6 +99,7 @@ class HexbusRedisBroker(RedisBroker):
                     keys.messages(queue),
                     keys.queue(queue),
                     keys.wake(queue),
+                    keys.runs(queue),
                 ],
                 args=held,
             )

@@ -87,7 +87,7 @@ class RedisDeadLetters:
 
     def record_all(
         self,
-        items: Sequence[tuple[DeadLetter, str | bytes]],
+        items: Sequence[tuple[DeadLetter, str | bytes, tuple[str, str] | None]],
         *,
         acks: str,
         messages: str,
@@ -101,9 +101,14 @@ class RedisDeadLetters:
         if not items:
             return []
         pipe = self._scripts.dead_letter.registered_client.pipeline(transaction=False)
-        for dead_letter, redis_id in items:
+        for dead_letter, redis_id, started_for in items:
             keys, args = self._call(
-                dead_letter, acks=acks, messages=messages, runs=runs, redis_id=redis_id
+                dead_letter,
+                acks=acks,
+                messages=messages,
+                runs=runs,
+                redis_id=redis_id,
+                started_for=started_for,
             )
             self._scripts.dead_letter(keys=keys, args=args, client=pipe)
         replies = pipe.execute(raise_on_error=False)
@@ -118,7 +123,10 @@ class RedisDeadLetters:
         runs: str,
         redis_id: str | bytes,
         counts_as_failure: bool = True,
+        started_for: tuple[str, str] | None = None,
     ) -> tuple[list[str], list[Any]]:
+        # ``started_for``: the (event id, handler) whose status says running for an item the
+        # fetch started and the worker then refused; the dead letter marks it dead.
         now = self._clock.now()
         horizon = now - self.retention
         queue = dead_letter.queue
@@ -128,7 +136,7 @@ class RedisDeadLetters:
             self._keys.dead,
             self._keys.dead_items,
             self._keys.stats(queue),
-            self._keys.status(dead_letter.event_id or "none"),
+            self._keys.status(started_for[0] if started_for else dead_letter.event_id or "none"),
             runs,
         ]
         args: list[Any] = [
@@ -137,7 +145,7 @@ class RedisDeadLetters:
             epoch_ms(dead_letter.failed_at),
             dump_dead_letter(dead_letter),
             epoch_ms(horizon),
-            dead_letter.handler or "",
+            started_for[1] if started_for else dead_letter.handler or "",
             dead_letter.attempts,
             dead_letter.error[:500],
             self.tracking.flag,

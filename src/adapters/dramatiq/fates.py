@@ -24,7 +24,7 @@ from .deliveries import Delivery, Fate, QueueKeys, WorkerDeaths
 from .group_commit import GroupCommit
 from .handler_returns import HandlerReturns
 from .keys import RedisKeys
-from .messages import schedule_entry
+from .messages import ATTEMPT, schedule_entry
 from .millis import epoch_ms, ms
 from .scripts import Scripts
 from .tracking import Tracking, minute_of
@@ -80,8 +80,17 @@ class Fates:
             tracking.succeeded_keep,
             keys.status_template,
         )
-        # start.lua's answers for messages started with their batch (start_all), by redis id,
-        # until their delivery begins; every fate written drops its entry.
+        # What fetch.lua needs to start the messages it takes (start.lua's shared arguments,
+        # then the templates of the keys it names by event id).
+        self.fetch_start_args: tuple[str | int, ...] = (
+            *self._start_shared,
+            keys.done_template,
+            keys.status_template,
+            keys.published_template,
+            ATTEMPT,
+        )
+        # The start answers of messages started with their batch (by fetch.lua or start_all),
+        # by redis id, until their delivery begins; every fate written drops its entry.
         self._started: dict[str, Any] = {}
         # Successes the threads report while a call is on the wire go in the next one.
         self._completions: GroupCommit[ScriptCall] = GroupCommit(self._complete_all)
@@ -128,6 +137,14 @@ class Fates:
             return
         for delivery, answer in zip(deliveries, answers, strict=True):
             self._started[delivery.redis_id] = answer
+
+    def started_at_fetch(self, redis_id: str, answer: Any) -> None:
+        """fetch.lua started this message as it took it: :meth:`start` answers from that."""
+        self._started[redis_id] = answer
+
+    def has_start(self, redis_id: str) -> bool:
+        """Whether this message's start answer is here already (its batch started it)."""
+        return redis_id in self._started
 
     def forget(self, redis_id: str) -> None:
         """A message started with its batch that no delivery will take (handed back)."""
@@ -289,9 +306,10 @@ class Fates:
         )
 
     def quarantine_all(
-        self, queue: str, items: Sequence[tuple[DeadLetter, str | bytes]]
+        self, queue: str, items: Sequence[tuple[DeadLetter, str | bytes, tuple[str, str] | None]]
     ) -> list[Exception | None]:
-        """:meth:`quarantine` for several items of one fetch, in one round trip."""
+        """:meth:`quarantine` for several items of one fetch, in one round trip; an item
+        ``fetch.lua`` started has the status of the (event id, handler) it started marked dead."""
         keys = self.queue_keys(queue)
         return self._dead_letters.record_all(
             items, acks=keys.acks, messages=keys.messages, runs=keys.runs

@@ -8,6 +8,12 @@ the reason: an empty or unreadable body, a bad id, options or arguments, another
 the :class:`~.settlement.Settlement`, which dead-letters it, so a worker never chokes and the
 items fetched with a bad one go on (ADR 0018).
 
+``fetch.lua`` also starts each message it can read (``start.lua``'s step, in the same call), so
+that a message reaches its thread with its start answer and no round trip of its own (ADR
+0019). This module's reading stays the one that decides: a message it refuses is
+dead-lettered as before, with the status the script set marked dead, and one whose handler or
+event id it reads otherwise than the script did is refused too.
+
 What a fetch took is held (:class:`~.broker.InFlight`) from the moment it is read until its
 thread settles it. The first fetch, and the first after Redis was unreachable, reconciles
 the acks set with what is held (``reconcile.lua``), so ids a fetch moved whose reply was lost
@@ -16,14 +22,18 @@ go back to the queue (ADR 0017).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import redis
 
 from .broker import HexbusRedisBroker
-from .deliveries import Fetched
+from .deliveries import Fetched, event_id_of
 from .intake import Refused, read, read_id
-from .settlement import Refusal, Settlement
+from .settlement import Refusal, Settlement, StartedFor
+
+MISREAD: Final = "Redis and the worker read its handler or event id differently"
+"""Why a message ``fetch.lua`` started for another handler or event than the worker reads in
+it is refused (a body only a hand or a bug could write)."""
 
 
 class QueueFetcher:
@@ -44,7 +54,9 @@ class QueueFetcher:
             keys.heartbeats,
             keys.paused,
             keys.acks_registry,
+            keys.runs(queue),
         ]
+        self._start_args = settlement.fetch_start_args
         self._reconciled = False
 
     def lost_connection(self) -> None:
@@ -76,7 +88,13 @@ class QueueFetcher:
         wait. The fetch without a pipeline always runs first and loads it; should Redis have
         lost it since (a restart), the pipelined reply is ``NoScriptError`` with nothing
         taken, and the next fetch loads it again."""
-        args: list[str | int] = [room, self._broker.broker_id, now_ms, self.queue]
+        args: list[str | int] = [
+            room,
+            self._broker.broker_id,
+            now_ms,
+            self.queue,
+            *self._start_args,
+        ]
         if client is None:
             return self._script(keys=self._keys, args=args)
         return client.evalsha(self._script.sha, len(self._keys), *self._keys, *args)
@@ -85,10 +103,13 @@ class QueueFetcher:
         """What one ``fetch.lua`` reply comes to (see :meth:`fetch`)."""
         taken: list[Fetched] = []
         refused: list[Refusal] = []
-        for i in range(0, len(flat), 2):
-            item = self._admit(flat[i], flat[i + 1], refused)
+        answers: list[tuple[Fetched, Any]] = []
+        for i in range(0, len(flat), 3):
+            item = self._admit(flat[i], flat[i + 1], _started_for(flat[i + 2]), refused)
             if item is not None:
                 taken.append(item)
+                if flat[i + 2]:
+                    answers.append((item, flat[i + 2][0]))
         # Everything refused in this fetch goes to the dead letters in one round trip.
         try:
             self._settlement.quarantine_all(self.queue, refused)
@@ -99,23 +120,44 @@ class QueueFetcher:
                 self.held.discard(item.redis_id)
             self._reconciled = False
             raise
-        return taken, len(flat) // 2
+        for item, answer in answers:
+            self._settlement.started_at_fetch(item, answer)
+        return taken, len(flat) // 3
 
     def _admit(
-        self, raw_id: bytes | str, body: bytes | None, refused: list[Refusal]
+        self,
+        raw_id: bytes | str,
+        body: bytes | None,
+        started: StartedFor | None,
+        refused: list[Refusal],
     ) -> Fetched | None:
         """The delivery to run, held from now on; or None: the item was settled here, or
         added to ``refused`` to be dead-lettered with the rest of its fetch."""
         redis_id = read_id(raw_id)
         if isinstance(redis_id, Refused):
-            refused.append((raw_id, body, redis_id.reason))
+            refused.append((raw_id, body, redis_id.reason, started))
             return None
         if body is None:  # acked or recovered elsewhere meanwhile: nothing to run
             self._settlement.drop(self.queue, redis_id)
             return None
         item = read(body, queue=self.queue, redis_id=redis_id)
         if isinstance(item, Refused):
-            refused.append((redis_id, body, item.reason))
+            refused.append((redis_id, body, item.reason, started))
+            return None
+        if started is not None and started != (event_id_of(item.envelope), item.handler):
+            refused.append((redis_id, body, MISREAD, started))
             return None
         self.held.add(redis_id)
         return item
+
+
+def _started_for(started: Any) -> StartedFor | None:
+    """The (event id, handler) of ``fetch.lua``'s ``{answer, event id, handler}``, if any."""
+    if not started:
+        return None
+    _, event_id, handler = started
+    return _text(event_id), _text(handler)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value

@@ -281,6 +281,11 @@ class RedisKeys:
         return self.stats(QUEUE_HOLE)
 
     @property
+    def done_template(self) -> str:
+        """:meth:`done` with ``<event>``."""
+        return self.done(EVENT_HOLE)
+
+    @property
     def status_template(self) -> str:
         """:meth:`status` with ``<event>``."""
         return self.status(EVENT_HOLE)

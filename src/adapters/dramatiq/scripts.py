@@ -7,15 +7,25 @@ server restart.
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 
 import attrs
 import redis
 from redis.commands.core import Script
 
+_INCLUDE = re.compile(r"^--#include (\w+)$", re.MULTILINE)
+"""A line that stands for the whole of another file of ``lua/``: Redis runs each script on its
+own, so code two scripts share (``start_message.lua``) is put into each when it is loaded."""
+
 
 def load_script(name: str) -> str:
-    """The source of ``lua/{name}.lua`` (the async publisher registers them on its client)."""
+    """The source of ``lua/{name}.lua``, with the files it includes put in (the async
+    publisher registers them on its client)."""
+    return _INCLUDE.sub(lambda line: _read(line[1]), _read(name))
+
+
+def _read(name: str) -> str:
     return resources.files(__package__).joinpath("lua", f"{name}.lua").read_text("utf-8")
 
 

@@ -71,9 +71,13 @@ from .scripts import Scripts
 from .tracking import Tracking
 from .undeliverable import compact, quarantined, rejected
 
-Refusal = tuple[str | bytes, bytes | None, str]
-"""An item a consumer refused: the id the queue held (bytes when not UTF-8), its body, and why
-(a reason that quotes none of it)."""
+StartedFor = tuple[str, str]
+"""The event id and handler ``fetch.lua`` started an item for (:mod:`.fetcher`)."""
+
+Refusal = tuple[str | bytes, bytes | None, str, StartedFor | None]
+"""An item a consumer refused: the id the queue held (bytes when not UTF-8), its body, why (a
+reason that quotes none of it), and what ``fetch.lua`` started it for, if it did: that
+handler's status then says dead, not running."""
 
 
 log = logging.getLogger("hexbus.worker")
@@ -149,9 +153,10 @@ class Settlement:
         )
 
     def start_all(self, fetched: Sequence[Fetched]) -> None:
-        """Start a batch just fetched in one round trip (``start.lua`` taking every item), so
-        that each delivery's ledger ``begin`` needs none (ADR 0019). The worker pool fetches
-        only as many as it has idle threads, so each goes to a thread at once."""
+        """Start, in one round trip (``start.lua`` taking every item), the messages of a batch
+        just fetched that ``fetch.lua`` could not start as it took them, so that no
+        delivery's ledger ``begin`` needs one (ADR 0019). The worker pool fetches only as
+        many as it has idle threads, so each goes to a thread at once."""
         self._fates.start_all(
             [
                 self.delivery(
@@ -162,8 +167,18 @@ class Settlement:
                     envelope=item.envelope,
                 )
                 for item in fetched
+                if not self._fates.has_start(item.redis_id)
             ]
         )
+
+    @property
+    def fetch_start_args(self) -> tuple[str | int, ...]:
+        """What ``fetch.lua`` needs to start the messages it takes (:mod:`.fetcher`)."""
+        return self._fates.fetch_start_args
+
+    def started_at_fetch(self, item: Fetched, answer: Any) -> None:
+        """``fetch.lua`` started ``item`` as it took it, with this answer."""
+        self._fates.started_at_fetch(item.redis_id, answer)
 
     def forget(self, redis_id: str) -> None:
         """A message started with its batch goes back unhandled (the worker stops)."""
@@ -281,12 +296,12 @@ class Settlement:
             return
         now = self._clock.now()
         letters = [
-            (quarantined(queue=queue, body=body, reason=reason, failed_at=now), redis_id)
-            for redis_id, body, reason in items
+            (quarantined(queue=queue, body=body, reason=reason, failed_at=now), redis_id, started)
+            for redis_id, body, reason, started in items
         ]
         errors = self._fates.quarantine_all(queue, letters)
         first: Exception | None = None
-        for (dead_letter, redis_id), error in zip(letters, errors, strict=True):
+        for (dead_letter, redis_id, _), error in zip(letters, errors, strict=True):
             if error is not None:
                 first = first or error
                 continue
