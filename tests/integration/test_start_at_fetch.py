@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import attrs
@@ -208,27 +208,44 @@ def test_the_fetch_starts_what_it_takes_so_a_batch_needs_no_start_call(world: Wo
         assert {h.handler for h in status.handlers} == {"it.tick", "it.tock"}
 
 
+def _with_extra_field(body: bytes) -> bytes:
+    fields = json.loads(body)
+    fields["extra"] = 1
+    return json.dumps(fields).encode()
+
+
+def _with_bytes_not_utf8(body: bytes) -> bytes:
+    return body.replace(b'"payload":{', b'"payload":{"x":"\xff",', 1)
+
+
+@pytest.mark.parametrize(
+    ("spoil", "reason"),
+    [
+        (_with_extra_field, "its body has 1 field(s) a Dramatiq message does not have"),
+        (_with_bytes_not_utf8, "its body is not UTF-8 (byte "),
+    ],
+)
 def test_a_body_the_fetch_started_and_the_worker_refuses_is_dead_with_its_status(
-    world: World,
+    world: World, spoil: Callable[[bytes], bytes], reason: str
 ) -> None:
     """fetch.lua reads less of a body than the worker does: a body with a field a Dramatiq
-    message does not have is started by the script, then refused by the worker; its dead
-    letter says why, its handler's status says dead, its start count is gone."""
+    message does not have, or with bytes that are not UTF-8 in a string, is started by the
+    script, then refused by the worker; its dead letter says why, its handler's status says
+    dead, its start count is gone."""
     event = Tick(n=1)
     world.bus.publish(event)
     redis_id = world.client.lindex(world.keys.queue("ticks"), 0)
     assert redis_id is not None
     messages = world.keys.messages("ticks")
-    body = json.loads(world.client.hget(messages, redis_id))  # type: ignore[arg-type]
-    body["extra"] = 1
-    world.client.hset(messages, redis_id, json.dumps(body))  # type: ignore[arg-type]
+    body = world.client.hget(messages, redis_id)  # type: ignore[arg-type]
+    assert isinstance(body, bytes)
+    world.client.hset(messages, redis_id, spoil(body))  # type: ignore[arg-type]
     _, fetcher = _fetcher(world)
     taken, items = fetcher.fetch(10, _now_ms())
     assert (taken, items) == ([], 1)
     letters = world.bus.dead_letters.list().items
-    assert [letter.error for letter in letters] == [
-        "its body has 1 field(s) a Dramatiq message does not have"
-    ]
+    assert len(letters) == 1
+    assert letters[0].error.startswith(reason)
     status = world.monitor.event_status(event.event_id)
     assert status is not None
     tick = next(h for h in status.handlers if h.handler == "it.tick")

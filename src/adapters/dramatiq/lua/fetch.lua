@@ -22,7 +22,7 @@
 -- cannot be acked or moved and sticks in the acks set. With the id we can dead-letter it.
 -- Taking the ids and marking them in flight is one step so a crash cannot lose them; the
 -- acks set is entered in the registry in the same step, so recovery can always find it.
--- What it starts: a body of ASCII JSON whose args are a handler name and an envelope with a
+-- What it starts: a JSON body whose args are a handler name and an envelope with a
 -- canonical event id, and whose attempt, if given, is a whole number >= 1. Anything else
 -- (and an event whose status record needs the handler names this script does not have) is
 -- left to the worker, which reads every body itself and refuses what is not a message.
@@ -62,7 +62,7 @@ local attempt_option = ARGV[11]
 
 -- The handler, event id and attempt of a body this script can start, or nil.
 local function readable(body)
-  if not body or string.find(body, '[\128-\255]') then
+  if not body then
     return nil
   end
   local ok, message = pcall(cjson.decode, body)
