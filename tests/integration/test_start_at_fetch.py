@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
@@ -17,7 +18,7 @@ import redis
 
 from hexbus import DomainEvent, DomainEventsProcessor
 from hexbus.adapters.dramatiq import DramatiqEventBus, RedisKeys, WorkerRuntime
-from hexbus.adapters.dramatiq.fetcher import QueueFetcher
+from hexbus.adapters.dramatiq.fetcher import MISREAD, QueueFetcher
 from hexbus.adapters.dramatiq.monitor import RedisQueueMonitor
 from hexbus.ports.monitoring import HandlerState
 from hexbus.testing.dramatiq_harness import declare_routes
@@ -275,3 +276,21 @@ def test_a_fetch_whose_reply_was_lost_goes_back_with_its_starts_undone(world: Wo
     taken, _ = fetcher.fetch(10, _now_ms())
     assert sorted(item.redis_id for item in taken) == sorted([first, second])
     assert world.client.hgetall(runs) == {first.encode(): b"1", second.encode(): b"3"}
+
+
+def test_a_message_the_fetch_started_for_another_event_than_the_worker_reads_is_refused(
+    world: World,
+) -> None:
+    """The worker checks what the script started against its own reading of the body: a
+    reply that names another event (as a JSON dialect the two read differently could) is
+    refused with that reason, not run under the wrong status."""
+    world.bus.publish(Tick(n=1))
+    queue = world.keys.queue("ticks")
+    redis_id = world.client.lpop(queue)
+    assert isinstance(redis_id, bytes)
+    body = world.client.hget(world.keys.messages("ticks"), redis_id)  # type: ignore[arg-type]
+    _, fetcher = _fetcher(world)
+    other = str(uuid.uuid4()).encode()
+    taken, items = fetcher.read([redis_id, body, [0, other, b"it.tick"]])
+    assert (taken, items) == ([], 1)
+    assert [letter.error for letter in world.bus.dead_letters.list().items] == [MISREAD]

@@ -24,6 +24,7 @@ from ...ports.clock import Clock
 from ...ports.dead_letters import DeadLetter, DeadLetterPage, Progress
 from .codec import dump_dead_letter, load_dead_letter
 from .connection import translated, with_retries
+from .deliveries import StartedFor
 from .keys import RedisKeys
 from .messages import build_message, queue_for
 from .millis import epoch_ms
@@ -87,7 +88,7 @@ class RedisDeadLetters:
 
     def record_all(
         self,
-        items: Sequence[tuple[DeadLetter, str | bytes, tuple[str, str] | None]],
+        items: Sequence[tuple[DeadLetter, str | bytes, StartedFor | None]],
         *,
         acks: str,
         messages: str,
@@ -123,7 +124,7 @@ class RedisDeadLetters:
         runs: str,
         redis_id: str | bytes,
         counts_as_failure: bool = True,
-        started_for: tuple[str, str] | None = None,
+        started_for: StartedFor | None = None,
     ) -> tuple[list[str], list[Any]]:
         # ``started_for``: the (event id, handler) whose status says running for an item the
         # fetch started and the worker then refused; the dead letter marks it dead.

@@ -53,6 +53,11 @@ class Fetched:
     envelope: dict[str, Any]
 
 
+StartedFor = tuple[str, str]
+"""The event id and handler ``fetch.lua`` started a message for (:mod:`.fetcher`): a message
+the worker then refuses has that handler's status marked dead by its dead letter."""
+
+
 @attrs.frozen
 class QueueKeys:
     """One queue's name and keys as this worker process sees them (made once per queue)."""

@@ -20,7 +20,7 @@ from ...ports.clock import Clock
 from ...ports.dead_letters import DeadLetter
 from .connection import TRANSIENT
 from .dead_letters import RedisDeadLetters
-from .deliveries import Delivery, Fate, QueueKeys, WorkerDeaths
+from .deliveries import Delivery, Fate, QueueKeys, StartedFor, WorkerDeaths
 from .group_commit import GroupCommit
 from .handler_returns import HandlerReturns
 from .keys import RedisKeys
@@ -306,7 +306,7 @@ class Fates:
         )
 
     def quarantine_all(
-        self, queue: str, items: Sequence[tuple[DeadLetter, str | bytes, tuple[str, str] | None]]
+        self, queue: str, items: Sequence[tuple[DeadLetter, str | bytes, StartedFor | None]]
     ) -> list[Exception | None]:
         """:meth:`quarantine` for several items of one fetch, in one round trip; an item
         ``fetch.lua`` started has the status of the (event id, handler) it started marked dead."""

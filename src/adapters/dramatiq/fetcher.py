@@ -27,9 +27,9 @@ from typing import Any, Final
 import redis
 
 from .broker import HexbusRedisBroker
-from .deliveries import Fetched, event_id_of
+from .deliveries import Fetched, StartedFor
 from .intake import Refused, read, read_id
-from .settlement import Refusal, Settlement, StartedFor
+from .settlement import Refusal, Settlement
 
 MISREAD: Final = "Redis and the worker read its handler or event id differently"
 """Why a message ``fetch.lua`` started for another handler or event than the worker reads in
@@ -105,11 +105,12 @@ class QueueFetcher:
         refused: list[Refusal] = []
         answers: list[tuple[Fetched, Any]] = []
         for i in range(0, len(flat), 3):
-            item = self._admit(flat[i], flat[i + 1], _started_for(flat[i + 2]), refused)
+            answer, started = _start_of(flat[i + 2])
+            item = self._admit(flat[i], flat[i + 1], started, refused)
             if item is not None:
                 taken.append(item)
-                if flat[i + 2]:
-                    answers.append((item, flat[i + 2][0]))
+                if started is not None:
+                    answers.append((item, answer))
         # Everything refused in this fetch goes to the dead letters in one round trip.
         try:
             self._settlement.quarantine_all(self.queue, refused)
@@ -144,19 +145,21 @@ class QueueFetcher:
         if isinstance(item, Refused):
             refused.append((redis_id, body, item.reason, started))
             return None
-        if started is not None and started != (event_id_of(item.envelope), item.handler):
+        # The script took only a canonical event id, which is how the envelope spells it.
+        if started is not None and started != (item.envelope.get("event_id"), item.handler):
             refused.append((redis_id, body, MISREAD, started))
             return None
         self.held.add(redis_id)
         return item
 
 
-def _started_for(started: Any) -> StartedFor | None:
-    """The (event id, handler) of ``fetch.lua``'s ``{answer, event id, handler}``, if any."""
+def _start_of(started: Any) -> tuple[Any, StartedFor | None]:
+    """``fetch.lua``'s ``{answer, event id, handler}`` for a message it started, as the answer
+    and what it started the message for; (None, None) for ``false``, one it did not start."""
     if not started:
-        return None
-    _, event_id, handler = started
-    return _text(event_id), _text(handler)
+        return None, None
+    answer, event_id, handler = started
+    return answer, (_text(event_id), _text(handler))
 
 
 def _text(value: bytes | str) -> str:

@@ -62,7 +62,15 @@ from ...ports.handlers import HandlerSpec
 from ...ports.observer import BusObserver
 from .connection import TRANSIENT
 from .dead_letters import RedisDeadLetters
-from .deliveries import Delivery, Fate, Fetched, WorkerDeaths, event_id_of, event_type_of
+from .deliveries import (
+    Delivery,
+    Fate,
+    Fetched,
+    StartedFor,
+    WorkerDeaths,
+    event_id_of,
+    event_type_of,
+)
 from .fates import Fates
 from .handler_returns import HandlerReturns
 from .keys import RedisKeys
@@ -70,9 +78,6 @@ from .millis import epoch_ms, ms
 from .scripts import Scripts
 from .tracking import Tracking
 from .undeliverable import compact, quarantined, rejected
-
-StartedFor = tuple[str, str]
-"""The event id and handler ``fetch.lua`` started an item for (:mod:`.fetcher`)."""
 
 Refusal = tuple[str | bytes, bytes | None, str, StartedFor | None]
 """An item a consumer refused: the id the queue held (bytes when not UTF-8), its body, why (a

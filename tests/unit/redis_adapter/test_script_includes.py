@@ -20,6 +20,14 @@ def test_a_script_that_includes_a_file_gets_its_text_in_place_of_the_line() -> N
         assert source.index(shared) < source.index("starter(ARGV[")
 
 
+def test_the_scripts_that_make_keys_from_templates_share_one_filler() -> None:
+    shared = load_script("filler")
+    for name in ("fetch", "move_due", "queue_stats"):
+        source = load_script(name)
+        assert source.count("local function filler(") == 1, name
+        assert shared in source, name
+
+
 def test_no_registered_script_is_left_with_an_include_line() -> None:
     for field in attrs.fields(Scripts):
         assert not INCLUDE_LINE.search(load_script(field.name)), field.name

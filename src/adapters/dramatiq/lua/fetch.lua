@@ -28,6 +28,7 @@
 -- left to the worker, which reads every body itself and refuses what is not a message.
 
 --#include start_message
+--#include filler
 
 local expected = {'list', 'hash', 'set', 'zset', 'set', 'set'}
 for i, want in ipairs(expected) do
@@ -48,13 +49,9 @@ redis.call('SADD', KEYS[3], unpack(ids))
 redis.call('SADD', KEYS[6], ARGV[2] .. '|' .. ARGV[4])
 local bodies = redis.call('HMGET', KEYS[2], unpack(ids))
 
--- A template with one hole, as a function of the hole's value: concatenation.
-local function filler(template)
-  local at = string.find(template, '<event>', 1, true)
-  local head, tail = string.sub(template, 1, at - 1), string.sub(template, at + 7)
-  return function(value) return head .. value .. tail end
-end
-local done_key, status_key, published_key = filler(ARGV[8]), filler(ARGV[9]), filler(ARGV[10])
+local done_key = filler(ARGV[8], '<event>')
+local status_key = filler(ARGV[9], '<event>')
+local published_key = filler(ARGV[10], '<event>')
 local hex = '[0-9a-f]'
 local canonical = '^' .. string.rep(hex, 8) .. '%-' .. string.rep(hex, 4) .. '%-'
   .. string.rep(hex, 4) .. '%-' .. string.rep(hex, 4) .. '%-' .. string.rep(hex, 12) .. '$'

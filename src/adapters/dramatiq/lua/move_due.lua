@@ -65,13 +65,7 @@ local function usable(key, want)
   local found = redis.call('TYPE', key)['ok']
   return found == 'none' or found == want, found
 end
--- A template with one hole, as a function of the hole's value: concatenation, which costs a
--- fraction of gsub, for the keys every entry needs.
-local function filler(template, hole)
-  local at = string.find(template, hole, 1, true)
-  local head, tail = string.sub(template, 1, at - 1), string.sub(template, at + #hole)
-  return function(value) return head .. value .. tail end
-end
+--#include filler
 local status_of = filler(ARGV[9], '<event>')
 -- The message template split at its holes once per call: every message is then one
 -- table.concat of its pieces and values, instead of a gsub over the template.

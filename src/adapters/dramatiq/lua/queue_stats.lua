@@ -21,16 +21,9 @@
 -- Each read is a pcall: a key of the wrong type spoils only the figure it holds, which reads
 -- 0 and is named in its queue's last value; it never fails the call for every queue.
 -- Library functions are made locals once: a global lookup per use is measurable here.
-local find, sub, concat, sort, tonumber, unpack = string.find, string.sub, table.concat,
-  table.sort, tonumber, unpack
+local concat, sort, tonumber, unpack = table.concat, table.sort, tonumber, unpack
 local call = redis.pcall
--- A template with one hole, as a function of the hole's value: concatenation, not gsub, which
--- would cost more than the reads themselves.
-local function filler(template, hole)
-  local at = find(template, hole, 1, true)
-  local head, tail = sub(template, 1, at - 1), sub(template, at + #hole)
-  return function(value) return head .. value .. tail end
-end
+--#include filler
 local queue_key = filler(ARGV[2], '<queue>')
 local counters_key = filler(ARGV[3], '<queue>')
 local acks_of = filler(ARGV[4], '<broker>')
